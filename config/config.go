@@ -5,10 +5,12 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -196,11 +198,18 @@ func Parse(name string, src []byte, lookup func(string) (string, bool)) (*Config
 	// problem; values that failed to decode are simply left unset.
 	cfg := d.resolve(&f)
 	if len(d.errs) > 0 {
+		// File order; problems with no place in the file last. Within a
+		// line, decode errors (recorded first) stay ahead of the
+		// follow-on problems they cause.
 		slices.SortStableFunc(d.errs, func(a, b *Error) int {
-			if a.Line != b.Line {
-				return a.Line - b.Line
+			la, lb := a.Line, b.Line
+			if la == 0 {
+				la = math.MaxInt
 			}
-			return a.Column - b.Column
+			if lb == 0 {
+				lb = math.MaxInt
+			}
+			return cmp.Compare(la, lb)
 		})
 		return nil, d.errs
 	}

@@ -26,7 +26,8 @@ func (d Duration) String() string { return time.Duration(d).String() }
 
 // stringForm is implemented by file types that also accept a plain string
 // in place of their object form, as OpenClaw does for agents.defaults.model.
-type stringForm interface{ setString(string) }
+// setString stores the string and returns the key it stands for.
+type stringForm interface{ setString(string) (key string) }
 
 // decoder fills typed structs from a parsed HuJSON tree, recording where each
 // key was so that later validation can point at it.
@@ -101,7 +102,8 @@ func (d *decoder) decode(v *hujson.Value, path string, rv reflect.Value) {
 	}
 	if kind == '"' && rv.CanAddr() {
 		if sf, ok := rv.Addr().Interface().(stringForm); ok {
-			sf.setString(d.expand(path, v.Value.(hujson.Literal).String()))
+			key := sf.setString(d.expand(path, v.Value.(hujson.Literal).String()))
+			d.pos[joinPath(path, key)] = d.pos[path]
 			return
 		}
 	}
@@ -347,7 +349,7 @@ func truncate(s string, n int) string {
 var envRef = regexp.MustCompile(`\$?\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 // expand replaces ${VAR} with the variable's value; $${VAR} stands for a
-// literal ${VAR}. A variable that is not set becomes "" and is recorded, so
+// literal ${VAR}. A variable that is not set (or empty) becomes "" and is recorded, so
 // that whatever needs it can say so when it is used.
 func (d *decoder) expand(path, s string) string {
 	if !strings.Contains(s, "${") {
@@ -358,7 +360,7 @@ func (d *decoder) expand(path, s string) string {
 			return ref[1:]
 		}
 		name := ref[2 : len(ref)-1]
-		if val, ok := d.lookup(name); ok {
+		if val, ok := d.lookup(name); ok && val != "" {
 			return val
 		}
 		d.missing = append(d.missing, missingVar{Path: path, Var: name})

@@ -31,7 +31,10 @@ type fileModelChoice struct {
 	Fallbacks []string `json:"fallbacks"`
 }
 
-func (c *fileModelChoice) setString(s string) { c.Primary = &s }
+func (c *fileModelChoice) setString(s string) string {
+	c.Primary = &s
+	return "primary"
+}
 
 type fileModelPref struct {
 	Alias string `json:"alias"`

@@ -1,0 +1,154 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestInboxDuplicates(t *testing.T) {
+	ctx := context.Background()
+	s, clock := openTest(t)
+	recv := t0.Add(-time.Minute)
+
+	firstID, added, err := s.InboxAdd(ctx, InboxItem{ChatID: "chat", SenderID: "alice", MsgID: "M1", Payload: []byte(`{"text":"first"}`), ReceivedAt: recv})
+	if err != nil || !added {
+		t.Fatalf("InboxAdd = %d, %v, %v; want added", firstID, added, err)
+	}
+	// Handled already: a redelivery must not bring it back.
+	if err := s.InboxFinish(ctx, firstID, InboxDone, ""); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Hour)
+
+	tests := []struct {
+		name              string
+		chat, sender, msg string
+		wantAdded         bool
+	}{
+		{"same chat, sender and id", "chat", "alice", "M1", false},
+		{"same id from another sender", "chat", "bob", "M1", true},
+		{"same id in another chat", "group", "alice", "M1", true},
+		{"another id", "chat", "alice", "M2", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id, added, err := s.InboxAdd(ctx, InboxItem{ChatID: tt.chat, SenderID: tt.sender, MsgID: tt.msg, Payload: []byte(`{"text":"second"}`)})
+			if err != nil || added != tt.wantAdded {
+				t.Fatalf("InboxAdd = %d, %v, %v; want added %v", id, added, err, tt.wantAdded)
+			}
+			if !tt.wantAdded && id != firstID {
+				t.Errorf("duplicate InboxAdd id = %d; want the original %d", id, firstID)
+			}
+		})
+	}
+
+	got, ok, err := s.InboxGet(ctx, firstID)
+	if !ok || err != nil {
+		t.Fatalf("InboxGet = %v, %v", ok, err)
+	}
+	want := InboxItem{ID: firstID, ChatID: "chat", SenderID: "alice", MsgID: "M1", Payload: []byte(`{"text":"first"}`),
+		State: InboxDone, ReceivedAt: recv, CreatedAt: t0, UpdatedAt: t0}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("original row after duplicate (-want +got):\n%s", diff)
+	}
+}
+
+func TestInboxLifecycle(t *testing.T) {
+	ctx := context.Background()
+	s, clock := openTest(t)
+
+	var ids []int64
+	for _, msg := range []string{"A", "B", "C"} {
+		id, _, err := s.InboxAdd(ctx, InboxItem{ChatID: "chat", SenderID: "alice", MsgID: msg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	pendingIDs := func() []string {
+		items, err := s.InboxPending(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var msgs []string
+		for _, it := range items {
+			msgs = append(msgs, it.MsgID)
+		}
+		return msgs
+	}
+	if diff := cmp.Diff([]string{"A", "B", "C"}, pendingIDs()); diff != "" {
+		t.Errorf("InboxPending (-want +got):\n%s", diff)
+	}
+
+	clock.Advance(time.Second)
+	for range 2 {
+		if err := s.InboxStart(ctx, ids[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.InboxFinish(ctx, ids[1], InboxFailed, "model unavailable"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InboxFinish(ctx, ids[0], InboxSkipped, "not allowed"); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"C"}, pendingIDs()); diff != "" {
+		t.Errorf("InboxPending after finishing A and B (-want +got):\n%s", diff)
+	}
+	got, _, _ := s.InboxGet(ctx, ids[1])
+	want := InboxItem{ID: ids[1], ChatID: "chat", SenderID: "alice", MsgID: "B", Payload: []byte{},
+		State: InboxFailed, Attempts: 2, Reason: "model unavailable", CreatedAt: t0, UpdatedAt: t0.Add(time.Second)}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("InboxGet(B) (-want +got):\n%s", diff)
+	}
+
+	if err := s.InboxFinish(ctx, ids[2], "lost", ""); err == nil {
+		t.Error("InboxFinish(state lost) succeeded; want an error")
+	}
+	if err := s.InboxStart(ctx, 999); !errors.Is(err, ErrNotFound) {
+		t.Errorf("InboxStart(missing) = %v; want ErrNotFound", err)
+	}
+	if _, ok, err := s.InboxGet(ctx, 999); ok || err != nil {
+		t.Errorf("InboxGet(missing) = %v, %v; want false, nil", ok, err)
+	}
+}
+
+func TestInboxConcurrentAdd(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+
+	const n = 8
+	var wg sync.WaitGroup
+	ids := make([]int64, n)
+	added := make([]bool, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			ids[i], added[i], errs[i] = s.InboxAdd(ctx, InboxItem{ChatID: "chat", SenderID: "alice", MsgID: "same", Payload: []byte{byte(i)}})
+		})
+	}
+	wg.Wait()
+	adds := 0
+	for i := range n {
+		if errs[i] != nil {
+			t.Errorf("InboxAdd #%d: %v", i, errs[i])
+		}
+		if added[i] {
+			adds++
+		}
+		if ids[i] != ids[0] {
+			t.Errorf("InboxAdd #%d id = %d; want %d like the others", i, ids[i], ids[0])
+		}
+	}
+	if adds != 1 {
+		t.Errorf("InboxAdd added %d times; want exactly once", adds)
+	}
+	if items, err := s.InboxPending(ctx); len(items) != 1 || err != nil {
+		t.Errorf("InboxPending = %d items, %v; want 1", len(items), err)
+	}
+}
