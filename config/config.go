@@ -345,7 +345,7 @@ func (d *decoder) provider(id string, fp *fileProvider, b builtinProvider, isBui
 		d.errPath(path, `has no "api": set api to one of %s`, strings.Join(knownAPIs, ", "))
 	case !slices.Contains(knownAPIs, string(p.API)):
 		msg := fmt.Sprintf("unknown api %q: use one of %s", p.API, strings.Join(knownAPIs, ", "))
-		if s := closest(string(p.API), knownAPIs); s != "" {
+		if s := Closest(string(p.API), knownAPIs); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		}
 		d.errPath(path+".api", "%s", msg)
@@ -550,7 +550,7 @@ func (d *decoder) lookupModel(cfg *Config, path, ref string) *Model {
 	default:
 		hint = fmt.Sprintf("provider %q has no model %q: add it to models.providers.%s.models", provID, modelID, provID)
 	}
-	if s := closest(ref, cfg.refs()); s != "" {
+	if s := Closest(ref, cfg.refs()); s != "" {
 		hint += fmt.Sprintf(" (did you mean %q?)", s)
 	}
 	d.errPath(path, "%q names no model: %s", ref, hint)

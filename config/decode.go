@@ -130,7 +130,7 @@ func (d *decoder) decode(v *hujson.Value, path string, rv reflect.Value) {
 			idx, ok := fields[name]
 			if !ok {
 				msg := fmt.Sprintf("unknown key %q", name)
-				if s := closest(name, slices.Sorted(maps.Keys(fields))); s != "" {
+				if s := Closest(name, slices.Sorted(maps.Keys(fields))); s != "" {
 					msg += fmt.Sprintf(" (did you mean %q?)", s)
 				} else {
 					msg += fmt.Sprintf(" (known keys here: %s)", strings.Join(slices.Sorted(maps.Keys(fields)), ", "))

@@ -75,9 +75,9 @@ func (e *notFoundError) Is(target error) bool {
 	return target == ErrNotFound || target == fs.ErrNotExist
 }
 
-// closest returns the candidate nearest to s when it is near enough to be a
-// likely typo, or "".
-func closest(s string, candidates []string) string {
+// Closest returns the candidate nearest to s (ignoring case) when it is near
+// enough to be a likely typo, or "". Commands use it for "did you mean".
+func Closest(s string, candidates []string) string {
 	best, bestDist := "", 0
 	for _, c := range candidates {
 		d := editDistance(strings.ToLower(s), strings.ToLower(c))

@@ -32,7 +32,7 @@ func (c *Config) Resolve(name string) (*Model, error) {
 	}
 	names = append(names, c.refs()...)
 	var hint string
-	if s := closest(name, names); s != "" {
+	if s := Closest(name, names); s != "" {
 		hint = fmt.Sprintf(" (did you mean %q?)", s)
 	}
 	return nil, fmt.Errorf("%w %q%s: valid names are %s", ErrUnknownModel, strings.TrimSpace(name), hint, strings.Join(names, ", "))
