@@ -49,13 +49,18 @@ func (g *globals) register(fs *flag.FlagSet) {
 
 type command struct {
 	name, args, summary string
-	run                 func(ctx context.Context, e *env) error
-	flags               func(fs *flag.FlagSet) // the command's own flags, if any
+	run                 runFunc
+	// withFlags, for a command with flags of its own, registers them and
+	// returns the run function that reads them.
+	withFlags func(fs *flag.FlagSet) runFunc
 }
+
+type runFunc func(ctx context.Context, e *env) error
 
 // commands lists what exists, in the order help shows it.
 func commands() []*command {
 	return []*command{
+		{name: "ask", args: "[--model NAME] TEXT", summary: "ask one question through the model chain (TEXT or stdin); the answering model on stderr", withFlags: askCommand},
 		{name: "config check", args: "[FILE]", summary: "check a config file and print the setup it resolves to", run: runConfigCheck},
 		{name: "models", summary: "list every model waclaw can use, with its alias and role", run: runModels},
 		{name: "version", summary: "print waclaw's version", run: runVersion},
@@ -99,8 +104,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs := flag.NewFlagSet("waclaw "+cmd.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	g.register(fs)
-	if cmd.flags != nil {
-		cmd.flags(fs)
+	run := cmd.run
+	if cmd.withFlags != nil {
+		run = cmd.withFlags(fs)
 	}
 	if err := fs.Parse(cmdArgs); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -114,7 +120,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	slog.SetDefault(logger)
-	return cmd.run(ctx, &env{args: fs.Args(), global: g, stdin: stdin, stdout: stdout, stderr: stderr})
+	return run(ctx, &env{args: fs.Args(), global: g, stdin: stdin, stdout: stdout, stderr: stderr})
 }
 
 // findCommand matches the longest command name ("config check") at the

@@ -1,0 +1,234 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"waclaw/config"
+)
+
+// Class is what kind of failure a model had; it decides what happens next.
+type Class int
+
+// Failure classes. All but Canceled move on to the next model; see
+// cooldownFor for which also cool the provider down.
+const (
+	Unreachable     Class = iota + 1 // connection refused or reset, DNS
+	Timeout                          // silent stream, overall cap, 408
+	RateLimited                      // 429
+	ServerFailed                     // 5xx, mid-stream error, cut stream
+	Overloaded                       // 529, overloaded_error
+	Loading                          // 503 "Loading model" that outlasted the wait
+	ModelMissing                     // model not found, no model loaded
+	EndpointMissing                  // the API path does not exist on the server
+	EmptyReply                       // no final text: reasoning only, empty, refusal
+	Malformed                        // a reply that could not be parsed
+	AuthFailed                       // 401, 402, 403
+	ContextOverflow                  // the request is longer than the model's context
+	BadRequest                       // another 4xx
+	ToolLoop                         // the tool step limit was reached
+	NotConfigured                    // the provider's key is not set
+	Canceled                         // the caller gave up
+)
+
+var classNames = map[Class]string{
+	Unreachable: "unreachable", Timeout: "timed out", RateLimited: "rate limited", ServerFailed: "server error",
+	Overloaded: "overloaded", Loading: "still loading", ModelMissing: "model not available", EndpointMissing: "endpoint missing",
+	EmptyReply: "empty reply", Malformed: "malformed reply", AuthFailed: "not authorised", ContextOverflow: "context too long",
+	BadRequest: "request refused", ToolLoop: "too many tool steps", NotConfigured: "not configured", Canceled: "canceled",
+}
+
+func (c Class) String() string {
+	if s, ok := classNames[c]; ok {
+		return s
+	}
+	return fmt.Sprintf("class(%d)", int(c))
+}
+
+// Error is one model's failure.
+type Error struct {
+	Class      Class
+	Model      *config.Model
+	Status     int           // HTTP status, 0 when there was none
+	RetryAfter time.Duration // from a Retry-After header
+	Detail     string        // the server's or the network's words, for logs and /status
+	Err        error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.Model != nil {
+		b.WriteString(e.Model.Ref())
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Class.String())
+	if e.Status != 0 {
+		fmt.Fprintf(&b, " (HTTP %d)", e.Status)
+	}
+	if e.Detail != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Detail)
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Reason is a short phrase for the user or an admin, naming no internals
+// beyond the model: "the local model is unreachable".
+func (e *Error) Reason() string {
+	who := "the model"
+	if e.Model != nil {
+		who = e.Model.Label()
+		if e.Model.Provider.Local {
+			who = "the local model"
+		}
+	}
+	switch e.Class {
+	case Unreachable:
+		return who + " is unreachable"
+	case Timeout:
+		return who + " stopped responding"
+	case RateLimited:
+		return who + " is rate limited"
+	case Overloaded:
+		return who + " is overloaded"
+	case Loading:
+		return who + " is still loading"
+	case ModelMissing:
+		return who + " is not loaded on its server"
+	case EmptyReply:
+		return who + " gave no answer"
+	case AuthFailed, NotConfigured:
+		return who + " is not set up (check its API key)"
+	case ContextOverflow:
+		return "the conversation is too long for " + who
+	default:
+		return who + " failed"
+	}
+}
+
+// ErrContextOverflow matches (errors.Is) an Error of class ContextOverflow,
+// which the caller may answer by shrinking the context and trying again.
+var ErrContextOverflow = &Error{Class: ContextOverflow}
+
+// Is makes errors.Is(err, ErrContextOverflow) match by class.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Model == nil && t.Class == e.Class && t.Detail == ""
+}
+
+// Overflow messages as real servers word them (see the fixtures README):
+// OpenAI's code, llama.cpp's type and text, vLLM, Anthropic, LM Studio.
+var overflowText = regexp.MustCompile(`(?i)context_length_exceeded|exceed_context_size|exceeds the available context|maximum context length|prompt is too long|context length|context window|too many tokens|n_ctx`)
+
+var (
+	modelMissingText = regexp.MustCompile(`(?i)no models? loaded|model .*not (found|loaded)|model_not_found|does not exist|unknown model|not a valid model`)
+	loadingText      = regexp.MustCompile(`(?i)loading model|model is loading|is currently loading`)
+	overloadedText   = regexp.MustCompile(`(?i)overloaded`)
+)
+
+// classify turns what went wrong in one call into an Error. x is what the
+// transport saw of the HTTP exchange; ctx is the call's own context (for
+// the idle and overall timeouts) and parent the caller's.
+func classify(m *config.Model, err error, x *exchange, ctx, parent context.Context) *Error {
+	var already *Error
+	if errors.As(err, &already) {
+		if already.Model == nil {
+			already.Model = m
+		}
+		return already
+	}
+	e := &Error{Model: m, Err: err}
+	if parent.Err() != nil {
+		e.Class, e.Detail = Canceled, parent.Err().Error()
+		return e
+	}
+	if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
+		e.Class = Timeout
+		switch {
+		case errors.Is(cause, errIdle):
+			e.Detail = "no data " + cause.Error()
+		default:
+			e.Detail = "the whole request took too long"
+		}
+		return e
+	}
+
+	status, retryAfter, body := 0, time.Duration(0), []byte(nil)
+	if x != nil {
+		status, retryAfter, body = x.snapshot()
+	}
+	e.Status, e.RetryAfter = status, retryAfter
+	if status >= 400 || errors.Is(err, errBodyIn200) {
+		e.Detail = errorMessage(body)
+		e.Class = classifyStatus(status, e.Detail)
+		return e
+	}
+
+	// A mid-stream error event: the SDK reports the event's data.
+	msg := err.Error()
+	var netErr net.Error
+	var dnsErr *net.DNSError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case strings.Contains(msg, "received error while streaming"):
+		e.Detail = strings.TrimPrefix(msg, "received error while streaming: ")
+		e.Class = ServerFailed
+		if overflowText.MatchString(e.Detail) {
+			e.Class = ContextOverflow
+		}
+	case errors.Is(err, syscall.ECONNREFUSED):
+		e.Class, e.Detail = Unreachable, "connection refused"
+	case errors.As(err, &dnsErr):
+		e.Class, e.Detail = Unreachable, "host not found: "+dnsErr.Name
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		e.Class, e.Detail = ServerFailed, "the connection dropped mid-reply"
+	case errors.As(err, &netErr) && netErr.Timeout():
+		e.Class, e.Detail = Timeout, msg
+	case errors.As(err, &syntaxErr):
+		e.Class, e.Detail = Malformed, msg
+	default:
+		e.Class, e.Detail = ServerFailed, msg
+	}
+	return e
+}
+
+// classifyStatus maps an HTTP status and the server's message to a class.
+func classifyStatus(status int, detail string) Class {
+	switch {
+	case overflowText.MatchString(detail):
+		return ContextOverflow
+	case status == 401 || status == 402 || status == 403:
+		return AuthFailed
+	case status == 404 && modelMissingText.MatchString(detail):
+		return ModelMissing
+	case status == 404:
+		return EndpointMissing
+	case status == 408:
+		return Timeout
+	case status == 429:
+		return RateLimited
+	case status == 503 && loadingText.MatchString(detail):
+		return Loading
+	case status == 529 || overloadedText.MatchString(detail):
+		return Overloaded
+	case status >= 500:
+		return ServerFailed
+	case status == 200 && modelMissingText.MatchString(detail):
+		return ModelMissing
+	case status == 200:
+		return ServerFailed
+	case modelMissingText.MatchString(detail):
+		return ModelMissing
+	}
+	return BadRequest
+}

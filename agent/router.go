@@ -1,0 +1,396 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"waclaw/config"
+	"waclaw/store"
+)
+
+// UsageRecorder keeps a row per model attempt; *store.Store is one.
+type UsageRecorder interface {
+	RecordUsage(ctx context.Context, u store.Usage) error
+}
+
+// Options are an Agent's collaborators; every field may be left zero.
+type Options struct {
+	HTTPClient *http.Client
+	Usage      UsageRecorder
+	Logger     *slog.Logger
+	Now        func() time.Time                                 // the clock for cooldowns
+	Sleep      func(ctx context.Context, d time.Duration) error // waits for a loading model
+	Providers  map[string]Provider                              // by provider id, replacing the built adapters (tests)
+}
+
+// Agent answers a conversation with the first model of the chain that can:
+// the chat's model, then the configured primary and fallbacks.
+type Agent struct {
+	cfg       *config.Config
+	providers map[string]Provider
+	tools     []Tool
+	usage     UsageRecorder
+	log       *slog.Logger
+	now       func() time.Time
+	sleep     func(ctx context.Context, d time.Duration) error
+
+	mu     sync.Mutex
+	health map[string]*health // by provider id
+}
+
+// health is a provider's recent record.
+type health struct {
+	failures int       // consecutive
+	until    time.Time // skipped until then
+	last     *Error
+}
+
+// New builds an Agent for cfg.
+func New(cfg *config.Config, opts Options) (*Agent, error) {
+	a := &Agent{
+		cfg: cfg, usage: opts.Usage, log: opts.Logger, now: opts.Now, sleep: opts.Sleep,
+		providers: map[string]Provider{}, health: map[string]*health{},
+	}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.sleep == nil {
+		a.sleep = sleepCtx
+	}
+	for _, p := range cfg.Providers {
+		if prov, ok := opts.Providers[p.ID]; ok {
+			a.providers[p.ID] = prov
+			continue
+		}
+		prov, err := NewProvider(p, opts.HTTPClient)
+		if err != nil {
+			return nil, err
+		}
+		a.providers[p.ID] = prov
+	}
+	builtin := builtinTools(a.now)
+	for _, name := range cfg.Agent.Tools {
+		t, ok := builtin[name]
+		if !ok {
+			return nil, fmt.Errorf("unknown tool %q", name)
+		}
+		a.tools = append(a.tools, t)
+	}
+	return a, nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Conversation is one turn's input.
+type Conversation struct {
+	ChatID       string        // for usage rows; "" for a stateless question
+	Instructions string        // "" for the configured system prompt
+	Messages     []Item        // the context: history, then the new message
+	Model        *config.Model // the chat's choice; nil for the configured primary
+	// CanShrink makes a context overflow end the turn with
+	// ErrContextOverflow (so the caller can compact and call again)
+	// instead of moving on to the next model.
+	CanShrink bool
+}
+
+// Outcome is how a turn went.
+type Outcome struct {
+	Model    *config.Model // the model that answered; nil if none did
+	Failures []*Error      // the models that failed or were skipped before it, in order
+	Usage    Usage         // of the answering model, all tool steps
+	Cost     float64       // of every attempt, in US dollars
+	Latency  time.Duration // of the whole turn
+	Steps    int           // model calls in the answering attempt
+}
+
+// FellBack reports whether a model other than the chosen one answered.
+func (o *Outcome) FellBack() bool { return o.Model != nil && len(o.Failures) > 0 }
+
+// Reasons lists why each earlier model failed, for logs and notices.
+func (o *Outcome) Reasons() string {
+	var rs []string
+	for _, f := range o.Failures {
+		rs = append(rs, f.Reason())
+	}
+	return strings.Join(rs, "; ")
+}
+
+// ChainError is returned when no model could answer.
+type ChainError struct {
+	Failures []*Error
+}
+
+func (e *ChainError) Error() string {
+	var b strings.Builder
+	b.WriteString("no model could answer")
+	for _, f := range e.Failures {
+		b.WriteString("; ")
+		b.WriteString(f.Error())
+	}
+	return b.String()
+}
+
+// Unwrap exposes each model's failure to errors.Is and errors.As.
+func (e *ChainError) Unwrap() []error {
+	out := make([]error, len(e.Failures))
+	for i, f := range e.Failures {
+		out[i] = f
+	}
+	return out
+}
+
+// UserMessage is the one short apology a chat sees, naming no internals.
+func (e *ChainError) UserMessage() string {
+	return "Sorry, I can't answer right now: none of my models is reachable. Please try again in a few minutes."
+}
+
+// Chain is the order models are tried in for a chat that chose m (nil for
+// none): m, then the configured primary and fallbacks, each once.
+func (a *Agent) Chain(m *config.Model) []*config.Model {
+	chain := a.cfg.Chain()
+	if m != nil {
+		chain = append([]*config.Model{m}, slices.DeleteFunc(chain, func(x *config.Model) bool { return x == m })...)
+	}
+	return chain
+}
+
+// Reply answers the conversation. On success it returns the final text;
+// when every model fails it returns a *ChainError (or, with CanShrink, the
+// overflowing model's error, matching ErrContextOverflow). A cancelled ctx
+// stops at once with no fallback.
+func (a *Agent) Reply(ctx context.Context, conv Conversation) (string, *Outcome, error) {
+	start := a.now()
+	out := &Outcome{}
+	defer func() { out.Latency = a.now().Sub(start) }()
+
+	chain := a.Chain(conv.Model)
+	tried := false
+	for pass := 0; pass < 2 && !tried; pass++ {
+		// The second pass runs only when every model was cooling down: a
+		// message is better tried late than refused unseen.
+		ignoreCooldown := pass == 1
+		out.Failures = nil
+		for _, m := range chain {
+			if skip := a.skip(m, ignoreCooldown); skip != nil {
+				out.Failures = append(out.Failures, skip)
+				continue
+			}
+			tried = true
+			text, err := a.attempt(ctx, m, conv, out)
+			if err == nil {
+				out.Model = m
+				return text, out, nil
+			}
+			var e *Error
+			if !errors.As(err, &e) {
+				e = &Error{Class: ServerFailed, Model: m, Detail: err.Error(), Err: err}
+			}
+			if e.Class == Canceled {
+				return "", out, e
+			}
+			out.Failures = append(out.Failures, e)
+			if e.Class == ContextOverflow && conv.CanShrink {
+				return "", out, e
+			}
+		}
+	}
+	return "", out, &ChainError{Failures: out.Failures}
+}
+
+// attempt runs the turn loop on one model: call, run any tools, call again,
+// up to the step limit. A model that is still loading is waited for within
+// its provider's idle budget.
+func (a *Agent) attempt(ctx context.Context, m *config.Model, conv Conversation, out *Outcome) (string, error) {
+	prov := a.providers[m.Provider.ID]
+	instructions := conv.Instructions
+	if instructions == "" {
+		instructions = a.cfg.Agent.SystemPrompt
+	}
+	req := &Request{
+		Instructions:    instructions,
+		Input:           slices.Clone(conv.Messages),
+		MaxOutputTokens: m.MaxTokens,
+		Tools:           a.tools,
+	}
+	var usage Usage
+	began := a.now()
+	maxSteps := a.cfg.Agent.MaxToolSteps + 1
+	for step := 1; step <= maxSteps; step++ {
+		out.Steps = step
+		res, err := a.completeWaitingForLoad(ctx, prov, m, req)
+		if err != nil {
+			a.failed(ctx, conv.ChatID, m, err, usage, a.now().Sub(began), out)
+			return "", err
+		}
+		usage = usage.Add(res.Usage)
+		if len(res.Calls) == 0 {
+			out.Usage = usage
+			out.Cost += usage.Cost(m)
+			a.succeeded(m)
+			a.recordUsage(ctx, conv.ChatID, m, usage, a.now().Sub(began), nil, out)
+			return res.Text, nil
+		}
+		// Reasoning and calls go back with the results, inside this turn
+		// only: they are never returned or stored.
+		req.Input = append(req.Input, res.Items...)
+		for _, call := range res.Calls {
+			a.log.Debug("tool call", "model", m.Ref(), "tool", call.Name)
+			req.Input = append(req.Input, Item{Kind: ItemFunctionOutput, CallID: call.CallID, Text: runTool(ctx, a.tools, call)})
+		}
+	}
+	err := &Error{Class: ToolLoop, Model: m, Detail: fmt.Sprintf("no answer after %d steps", maxSteps)}
+	a.failed(ctx, conv.ChatID, m, err, usage, a.now().Sub(began), out)
+	return "", err
+}
+
+// completeWaitingForLoad calls the provider, and while the server answers
+// that the model is loading (a cold start), waits and asks again, for at
+// most the provider's idle timeout in all.
+func (a *Agent) completeWaitingForLoad(ctx context.Context, prov Provider, m *config.Model, req *Request) (*Result, error) {
+	budget := m.Provider.IdleTimeout
+	wait := time.Second
+	var waited time.Duration
+	for {
+		res, err := prov.Complete(ctx, m, req)
+		var e *Error
+		if err == nil || !errors.As(err, &e) || e.Class != Loading || waited+wait > budget {
+			return res, err
+		}
+		a.log.Info("model is loading; waiting", "model", m.Ref(), "wait", wait)
+		if err := a.sleep(ctx, wait); err != nil {
+			return nil, &Error{Class: Canceled, Model: m, Detail: err.Error(), Err: err}
+		}
+		waited += wait
+		wait = min(wait*2, 10*time.Second)
+	}
+}
+
+// skip returns why m is not tried now, or nil.
+func (a *Agent) skip(m *config.Model, ignoreCooldown bool) *Error {
+	if why := m.Provider.Unavailable(); why != "" {
+		return &Error{Class: NotConfigured, Model: m, Detail: why}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	h := a.health[m.Provider.ID]
+	if ignoreCooldown || h == nil || !a.now().Before(h.until) {
+		return nil
+	}
+	return &Error{Class: h.last.Class, Model: m, Status: h.last.Status,
+		Detail: fmt.Sprintf("skipped, cooling down until %s after: %s", h.until.Format(time.TimeOnly), h.last.Detail)}
+}
+
+// cooldownFor is how long a provider is skipped after its n-th consecutive
+// failure of class c; 0 for failures that say nothing about its health.
+func cooldownFor(c Class, n int) time.Duration {
+	switch c {
+	case ContextOverflow, BadRequest, ToolLoop, Canceled, NotConfigured:
+		return 0
+	case AuthFailed:
+		return 30 * time.Minute
+	}
+	switch {
+	case n <= 1:
+		return 30 * time.Second
+	case n == 2:
+		return time.Minute
+	default:
+		return 5 * time.Minute
+	}
+}
+
+func (a *Agent) failed(ctx context.Context, chatID string, m *config.Model, err error, usage Usage, latency time.Duration, out *Outcome) {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = &Error{Class: ServerFailed, Model: m, Detail: err.Error()}
+	}
+	if e.Class == Canceled {
+		return
+	}
+	level := slog.LevelWarn
+	if e.Class == AuthFailed {
+		level = slog.LevelError // a config problem: the operator must act
+	}
+	a.log.Log(ctx, level, "model failed", "model", m.Ref(), "class", e.Class.String(), "status", e.Status, "detail", e.Detail, "latency", latency)
+	if d := cooldownFor(e.Class, 0); d > 0 {
+		a.mu.Lock()
+		h := a.health[m.Provider.ID]
+		if h == nil {
+			h = &health{}
+			a.health[m.Provider.ID] = h
+		}
+		h.failures++
+		h.last = e
+		d = max(cooldownFor(e.Class, h.failures), e.RetryAfter)
+		h.until = a.now().Add(d)
+		a.mu.Unlock()
+	}
+	out.Cost += usage.Cost(m)
+	a.recordUsage(ctx, chatID, m, usage, latency, e, out)
+}
+
+func (a *Agent) succeeded(m *config.Model) {
+	a.mu.Lock()
+	delete(a.health, m.Provider.ID)
+	a.mu.Unlock()
+}
+
+func (a *Agent) recordUsage(ctx context.Context, chatID string, m *config.Model, usage Usage, latency time.Duration, e *Error, out *Outcome) {
+	if a.usage == nil {
+		return
+	}
+	u := store.Usage{
+		ChatID: chatID, Provider: m.Provider.ID, Model: m.ID,
+		TokensIn: usage.InputTokens, TokensOut: usage.OutputTokens, TokensCached: usage.CachedTokens,
+		Cost: usage.Cost(m), Latency: latency, OK: e == nil,
+	}
+	if e != nil {
+		u.Error = e.Error()
+	} else if len(out.Failures) > 0 {
+		u.FallbackReason = out.Reasons()
+	}
+	// Recording must not outlive or fail the turn; a cancelled turn is
+	// still recorded.
+	if err := a.usage.RecordUsage(context.WithoutCancel(ctx), u); err != nil {
+		a.log.Warn("record usage", "err", err)
+	}
+}
+
+// Status is a provider's cooldown state, for /status and doctor.
+type Status struct {
+	Provider string
+	Until    time.Time // zero when healthy
+	Last     *Error
+}
+
+// Health lists the providers that are cooling down.
+func (a *Agent) Health() []Status {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []Status
+	for _, p := range a.cfg.Providers {
+		if h := a.health[p.ID]; h != nil && a.now().Before(h.until) {
+			out = append(out, Status{Provider: p.ID, Until: h.until, Last: h.last})
+		}
+	}
+	return out
+}
