@@ -200,10 +200,7 @@ func (a *Agent) Reply(ctx context.Context, conv Conversation) (string, *Outcome,
 				out.Model = m
 				return text, out, nil
 			}
-			var e *Error
-			if !errors.As(err, &e) {
-				e = &Error{Class: ServerFailed, Model: m, Detail: err.Error(), Err: err}
-			}
+			e := asError(err, m)
 			if e.Class == Canceled {
 				return "", out, e
 			}
@@ -319,10 +316,7 @@ func cooldownFor(c Class, n int) time.Duration {
 }
 
 func (a *Agent) failed(ctx context.Context, chatID string, m *config.Model, err error, usage Usage, latency time.Duration, out *Outcome) {
-	var e *Error
-	if !errors.As(err, &e) {
-		e = &Error{Class: ServerFailed, Model: m, Detail: err.Error()}
-	}
+	e := asError(err, m)
 	if e.Class == Canceled {
 		return
 	}
@@ -346,6 +340,18 @@ func (a *Agent) failed(ctx context.Context, chatID string, m *config.Model, err 
 	}
 	out.Cost += usage.Cost(m)
 	a.recordUsage(ctx, chatID, m, usage, latency, e, out)
+}
+
+// asError returns err as m's *Error.
+func asError(err error, m *config.Model) *Error {
+	var e *Error
+	if !errors.As(err, &e) {
+		return &Error{Class: ServerFailed, Model: m, Detail: err.Error(), Err: err}
+	}
+	if e.Model == nil {
+		e.Model = m
+	}
+	return e
 }
 
 func (a *Agent) succeeded(m *config.Model) {

@@ -61,7 +61,8 @@ func TestResponsesText(t *testing.T) {
 
 func TestResponsesUsageEstimate(t *testing.T) {
 	s := New(t, Ollama)
-	resp, err := oaClient(s).Responses.New(testCtx(t), respParams("any-model"))
+	c := oaClient(s)
+	resp, err := c.Responses.New(testCtx(t), respParams("any-model"))
 	if err != nil {
 		t.Fatalf("Responses.New() error = %v", err)
 	}
@@ -236,14 +237,15 @@ func TestResponsesReasoning(t *testing.T) {
 func TestResponsesThinkingOnly(t *testing.T) {
 	s := New(t, Ollama, testModel)
 	s.SetDefault(Reply{Reasoning: "SECRET-THINKING plan"})
-	resp, err := oaClient(s).Responses.New(testCtx(t), respParams(testModel))
+	c := oaClient(s)
+	resp, err := c.Responses.New(testCtx(t), respParams(testModel))
 	if err != nil {
 		t.Fatalf("Responses.New() error = %v", err)
 	}
 	if resp.Status != "completed" || len(resp.Output) != 2 || resp.Output[1].Type != "message" || resp.OutputText() != "" {
 		t.Errorf("response = %s; want reasoning + empty message, completed", resp.RawJSON())
 	}
-	st := streamResponses(testCtx(t), oaClient(s), respParams(testModel))
+	st := streamResponses(testCtx(t), c, respParams(testModel))
 	if st.err != nil || len(st.final.Output) != 1 || st.final.Output[0].Type != "reasoning" {
 		t.Errorf("streamed: err = %v, final = %s; want only a reasoning item (as Ollama streams it)", st.err, st.final.RawJSON())
 	}

@@ -239,6 +239,9 @@ func (s *Server) writeBadRequest(w http.ResponseWriter, c *call, msg string) {
 // old or different server does.
 func (s *Server) writeEndpointMissing(w http.ResponseWriter, r *http.Request) {
 	route := fmt.Sprintf("%s %s", r.Method, r.URL.Path)
+	if s.style == Anthropic {
+		w.Header().Set("request-id", fmt.Sprintf("req_011CFake%06d", s.newID()))
+	}
 	switch s.style {
 	case LMStudio:
 		writeJSON(w, http.StatusNotFound, obj{{"error", fmt.Sprintf("Unexpected endpoint or method. (%s)", route)}})

@@ -41,7 +41,11 @@ func oaClient(s *Server, opts ...option.RequestOption) openai.Client {
 }
 
 func antClient(s *Server) anthropic.Client {
-	return anthropic.NewClient(aoption.WithBaseURL(s.URL), aoption.WithAPIKey("sk-ant-test"), aoption.WithMaxRetries(0))
+	return anthropic.NewClient(aoptionBase(s.URL)...)
+}
+
+func aoptionBase(url string) []aoption.RequestOption {
+	return []aoption.RequestOption{aoption.WithBaseURL(url), aoption.WithAPIKey("sk-ant-test"), aoption.WithMaxRetries(0)}
 }
 
 func respParams(model string) responses.ResponseNewParams {
