@@ -30,7 +30,10 @@ func newAnthropicProvider(p *config.Provider, client *http.Client) *anthropicPro
 		option.WithMaxRetries(0),
 	}
 	if p.APIKey != "" {
-		opts = append(opts, option.WithAPIKey(p.APIKey))
+		// The SDK sends the key as a bearer token; Anthropic-compatible
+		// servers that predate that (and the 2024 API description) read
+		// x-api-key, so both are sent.
+		opts = append(opts, option.WithAPIKey(p.APIKey), option.WithHeader("x-api-key", p.APIKey))
 	}
 	for k, v := range p.Headers {
 		opts = append(opts, option.WithHeader(k, v))
@@ -60,7 +63,6 @@ func anthropicParams(m *config.Model, req *Request) anthropic.MessageNewParams {
 			Name:        t.Name,
 			Description: anthropic.String(t.Description),
 			InputSchema: schema,
-			Strict:      anthropic.Bool(t.Strict),
 		}})
 	}
 	return p

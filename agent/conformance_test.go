@@ -41,7 +41,7 @@ import (
 const (
 	prismPackage      = "@stoplight/prism-cli"
 	prismVersion      = "5.16.0"
-	prismStartTimeout = 90 * time.Second
+	prismStartTimeout = 120 * time.Second
 	openapiDir        = "../../shared/fixtures/openapi"
 )
 
@@ -122,7 +122,9 @@ func (s *prismServers) start() {
 		p := &prismProc{name: spec.name, out: &syncBuffer{}, done: make(chan struct{})}
 		p.cmd = exec.Command(node, bin, "mock", "-h", "127.0.0.1", "-p", fmt.Sprint(port), path)
 		p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-		p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so stop can kill its children too
+		// Its own process group, so stop can kill its children too; and killed
+		// with the test binary should that die first (a -timeout panic).
+		p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 		if err := p.cmd.Start(); err != nil {
 			s.err = fmt.Errorf("start prism for %s: %v", spec.name, err)
 			return
@@ -323,27 +325,39 @@ func (r *recorder) check(t *testing.T, callErr error) []byte {
 	return r.reqBody
 }
 
-// prismViolations renders Prism's problem+json answer: its title and detail
-// and, for a 422, every violation with the place in the request it is about.
-func prismViolations(body []byte) string {
+// prismViolations renders what Prism said about a rejected request. Its
+// own answer is problem+json with a "validation" list; when the spec defines
+// an error response (the Anthropic one does), Prism answers with the spec's
+// example instead and lists the violations only in the sl-violations header.
+func prismViolations(body []byte, header string) string {
+	type violation struct {
+		Location []any
+		Severity string
+		Code     any
+		Message  string
+	}
 	var p struct {
 		Title, Detail string
-		Validation    []struct {
-			Location []any
-			Severity string
-			Code     any
-			Message  string
-		}
-	}
-	if err := json.Unmarshal(body, &p); err != nil || (p.Title == "" && len(p.Validation) == 0) {
-		return "response body:\n" + string(body) + "\n"
+		Validation    []violation
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "prism: %s", p.Title)
-	if p.Detail != "" {
-		fmt.Fprintf(&b, ": %s", p.Detail)
+	if json.Unmarshal(body, &p) == nil && (p.Title != "" || len(p.Validation) > 0) {
+		fmt.Fprintf(&b, "prism: %s", p.Title)
+		if p.Detail != "" {
+			fmt.Fprintf(&b, ": %s", p.Detail)
+		}
+		b.WriteString("\n")
+	} else {
+		fmt.Fprintf(&b, "response body: %s\n", bytes.TrimSpace(body))
 	}
-	b.WriteString("\n")
+	if len(p.Validation) == 0 && header != "" {
+		if err := json.Unmarshal([]byte(header), &p.Validation); err != nil {
+			fmt.Fprintf(&b, "sl-violations: %s\n", header)
+		}
+	}
+	if len(p.Validation) > 0 {
+		b.WriteString("violations:\n")
+	}
 	for _, v := range p.Validation {
 		loc := make([]string, len(v.Location))
 		for i, l := range v.Location {

@@ -108,7 +108,11 @@ func newHarness(t *testing.T, src string, env map[string]string, tools ...string
 	}
 	h.agent, err = New(cfg, Options{
 		Providers: provs, Now: h.clock.now, Logger: slog.New(slog.DiscardHandler),
-		Sleep: func(ctx context.Context, d time.Duration) error { h.slept = append(h.slept, d); h.clock.advance(d); return nil },
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			h.slept = append(h.slept, d)
+			h.clock.advance(d)
+			return nil
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -331,7 +335,9 @@ func TestToolLoop(t *testing.T) {
 	reasoning := Item{Kind: ItemReasoning, Raw: []byte(`{"type":"reasoning","id":"rs_1","summary":[]}`)}
 	call := Item{Kind: ItemFunctionCall, CallID: "call_1", Name: "current_time", Arguments: "{}"}
 	h.prov.on("local/a",
-		func(*Request) (*Result, error) { return &Result{Calls: []Item{call}, Items: []Item{reasoning, call}}, nil },
+		func(*Request) (*Result, error) {
+			return &Result{Calls: []Item{call}, Items: []Item{reasoning, call}}, nil
+		},
 		func(req *Request) (*Result, error) { return &Result{Text: "It is noon."}, nil },
 	)
 	text, out, err := h.ask(t, Conversation{})

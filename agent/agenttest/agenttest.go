@@ -5,6 +5,18 @@
 // the same places for model reasoning and the same ways of failing, as
 // recorded in shared/fixtures. Tests script what the model answers with
 // [Server.Enqueue] and read back what the client sent with [Server.Requests].
+//
+//	s := agenttest.New(t, agenttest.LMStudio, "minimax-m2.1-gs32")
+//	s.Enqueue(
+//		agenttest.Reply{Fault: agenttest.Loading},
+//		agenttest.Reply{Text: "Hi!", Reasoning: "The user greets me."},
+//	)
+//	client := openai.NewClient(option.WithBaseURL(s.URL), option.WithMaxRetries(0))
+//
+// Every model request that names a listed model consumes the next scripted
+// [Reply] (or the default one); requests for an unlisted model, or with a
+// body that is not JSON, are answered without consuming one. Faults that hang
+// honour the request's context and end when the server is closed.
 package agenttest
 
 import (
@@ -151,6 +163,11 @@ const (
 	// connection error) without the final event or [DONE]. A non-streamed
 	// request gets a cleanly ended, truncated JSON body.
 	StreamEndsEarly
+	// ResponseFailed, on /v1/responses, sends some events and then a
+	// response.failed event (status "failed", an error object in the
+	// response); a non-streamed request gets HTTP 200 with that failed
+	// response. Chat completions and Anthropic treat it as StreamError.
+	ResponseFailed
 )
 
 // String returns the fault's name.
@@ -158,7 +175,7 @@ func (f Fault) String() string {
 	names := [...]string{"None", "Hang", "HangMidStream", "CutStream", "StreamError",
 		"Loading", "NoModelsLoaded", "ModelNotFound", "EndpointMissing", "RateLimited",
 		"ServerError", "Overloaded", "Unauthorized", "ErrorIn200", "EmptyOutput",
-		"StringError", "ContextOverflow", "MalformedJSON", "StreamEndsEarly"}
+		"StringError", "ContextOverflow", "MalformedJSON", "StreamEndsEarly", "ResponseFailed"}
 	if f >= 0 && int(f) < len(names) {
 		return names[f]
 	}
@@ -241,10 +258,14 @@ func (r Reply) textDeltas() []string {
 
 // Request is one HTTP request the server received.
 type Request struct {
+	// Method is the HTTP method, e.g. "POST".
 	Method string
-	Path   string
+	// Path is the URL path, e.g. "/v1/responses".
+	Path string
+	// Header holds the request's headers (Authorization among them).
 	Header http.Header
-	Body   []byte
+	// Body is the request body as received.
+	Body []byte
 }
 
 // JSON returns the decoded body, nil if it is not a JSON object.
@@ -520,7 +541,7 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, a api, raw []
 		return
 	}
 	switch c.reply.Fault {
-	case None, EmptyOutput, HangMidStream, CutStream, StreamError, MalformedJSON, StreamEndsEarly:
+	case None, EmptyOutput, HangMidStream, CutStream, StreamError, MalformedJSON, StreamEndsEarly, ResponseFailed:
 		s.answer(c)
 	case Hang:
 		s.hang(r.Context())
@@ -536,7 +557,8 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, a api, raw []
 // answer writes a successful answer, or one whose body or stream fails.
 func (s *Server) answer(c *call) {
 	if !c.stream {
-		if c.reply.Fault == StreamError {
+		f := c.reply.Fault
+		if f == StreamError || (f == ResponseFailed && c.api != apiResponses) {
 			s.writeError(c.w, c.r, c, ServerError)
 			return
 		}
@@ -748,8 +770,12 @@ func rawJSON(s string, fallback string) json.RawMessage {
 	return json.RawMessage(fallback)
 }
 
+// writeJSON writes v as the body, as application/json unless a content type
+// is already set.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "application/json")
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(mustJSON(v))
 }

@@ -393,3 +393,22 @@ func TestRawAndChunks(t *testing.T) {
 		}
 	})
 }
+
+func TestNames(t *testing.T) {
+	seen := map[string]bool{}
+	for f := None; f <= ResponseFailed; f++ {
+		name := f.String()
+		if strings.HasPrefix(name, "Fault(") || seen[name] {
+			t.Errorf("Fault(%d).String() = %q", int(f), name)
+		}
+		seen[name] = true
+	}
+	for st := LMStudio; st <= Anthropic; st++ {
+		if name := st.String(); strings.HasPrefix(name, "Style(") || seen[name] {
+			t.Errorf("Style(%d).String() = %q", int(st), name)
+		}
+	}
+	if got := Fault(99).String(); got != "Fault(99)" {
+		t.Errorf("Fault(99).String() = %q", got)
+	}
+}

@@ -229,6 +229,8 @@ func (s *Server) writeBadRequest(w http.ResponseWriter, c *call, msg string) {
 	switch s.style {
 	case VLLM:
 		e.typ = "BadRequestError"
+	case Ollama:
+		w.Header().Set("Content-Type", "application/json; charset=utf-8") // Gin's, for its 400s
 	case OpenAI:
 		e.message = "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)"
 	}

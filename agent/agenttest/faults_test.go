@@ -684,3 +684,75 @@ func TestBadRequestBody(t *testing.T) {
 		t.Errorf("requests = %d", len(s.Requests()))
 	}
 }
+
+func TestResponseFailed(t *testing.T) {
+	s := New(t, OpenAI, testModel)
+	s.SetDefault(Reply{Text: "Hello from the fake.", Fault: ResponseFailed})
+	c := oaClient(s)
+	resp, err := c.Responses.New(testCtx(t), respParams(testModel))
+	if err != nil || resp.Status != "failed" || resp.Error.Code != "server_error" || resp.OutputText() != "" {
+		t.Errorf("error = %v, response = %s; want HTTP 200 with a failed response", err, resp.RawJSON())
+	}
+	st := c.Responses.NewStreaming(testCtx(t), respParams(testModel))
+	defer st.Close()
+	var last string
+	var failed bool
+	for st.Next() {
+		ev := st.Current()
+		last = ev.Type
+		if ev.Type == "response.failed" {
+			failed = ev.Response.Status == "failed" && ev.Response.Error.Message != ""
+		}
+	}
+	if st.Err() != nil || last != "response.failed" || !failed {
+		t.Errorf("Err() = %v, last event = %q, failed = %v; want a clean stream ending in response.failed", st.Err(), last, failed)
+	}
+	var se *ssestream.StreamError
+	if ch := streamChat(testCtx(t), c, chatParams(testModel)); !errors.As(ch.err, &se) {
+		t.Errorf("chat stream error = %v; want a StreamError", ch.err)
+	}
+}
+
+func TestTruncated(t *testing.T) {
+	s := New(t, LMStudio, testModel)
+	s.SetDefault(Reply{Text: "Hello from", Truncated: true})
+	c := oaClient(s)
+	resp, err := c.Responses.New(testCtx(t), respParams(testModel))
+	if err != nil || resp.Status != "incomplete" || resp.IncompleteDetails.Reason != "max_output_tokens" {
+		t.Errorf("error = %v, response = %s; want incomplete, max_output_tokens", err, resp.RawJSON())
+	}
+	st := streamResponses(testCtx(t), c, respParams(testModel))
+	if st.err != nil || st.final == nil || st.final.Status != "incomplete" || st.types[len(st.types)-1] != "response.incomplete" {
+		t.Errorf("stream: error = %v, events = %v", st.err, st.types)
+	}
+	cc, err := c.Chat.Completions.New(testCtx(t), chatParams(testModel))
+	if err != nil || cc.Choices[0].FinishReason != "length" {
+		t.Errorf("chat: error = %v, body = %s; want finish_reason length", err, cc.RawJSON())
+	}
+	a := New(t, Anthropic, claudeModel)
+	a.SetDefault(Reply{Text: "Hello from", Truncated: true})
+	ac := antClient(a)
+	msg, err := ac.Messages.New(testCtx(t), msgParams(claudeModel))
+	if err != nil || msg.StopReason != anthropic.StopReasonMaxTokens {
+		t.Errorf("anthropic: error = %v, stop_reason = %q; want max_tokens", err, msg.StopReason)
+	}
+}
+
+// TestBodyFaults: the stream faults applied to non-streamed answers.
+func TestBodyFaults(t *testing.T) {
+	s := New(t, VLLM, testModel)
+	s.Enqueue(Reply{Fault: HangMidStream}, Reply{Fault: CutStream}, Reply{Fault: StreamEndsEarly}, Reply{Fault: StreamError})
+	c := oaClient(s)
+	if _, err := c.Responses.New(shortCtx(t), respParams(testModel)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("HangMidStream error = %v; want context.DeadlineExceeded", err)
+	}
+	var apiErr *openai.Error
+	for _, f := range []Fault{CutStream, StreamEndsEarly} {
+		if _, err := c.Responses.New(testCtx(t), respParams(testModel)); err == nil || errors.As(err, &apiErr) {
+			t.Errorf("%v error = %v; want a body read or decode error", f, err)
+		}
+	}
+	if _, err := c.Responses.New(testCtx(t), respParams(testModel)); !errors.As(err, &apiErr) || apiErr.StatusCode != 500 {
+		t.Errorf("StreamError (not streamed) error = %v; want 500", err)
+	}
+}

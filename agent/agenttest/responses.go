@@ -79,7 +79,7 @@ func (s *Server) responseObject(c *call, id, status string, created int64, compl
 		{"frequency_penalty", 0},
 		{"top_logprobs", 0},
 		{"temperature", or("temperature", 1)},
-		{"reasoning", or("reasoning", nil)},
+		{"reasoning", s.echoReasoning(c)},
 		{"usage", usage},
 		{"max_output_tokens", or("max_output_tokens", nil)},
 		{"max_tool_calls", nil},
@@ -90,6 +90,27 @@ func (s *Server) responseObject(c *call, id, status string, created int64, compl
 		{"safety_identifier", nil},
 		{"prompt_cache_key", nil},
 	}
+}
+
+// echoReasoning is the request's reasoning setting as the answer repeats it.
+// Ollama's streamed events spell out a missing summary as null; its
+// non-streamed bodies do not.
+func (s *Server) echoReasoning(c *call) any {
+	r, ok := c.body["reasoning"].(map[string]any)
+	if !ok {
+		return c.body["reasoning"]
+	}
+	if s.style != Ollama || !c.stream {
+		return r
+	}
+	out := make(map[string]any, len(r)+1)
+	for k, v := range r {
+		out[k] = v
+	}
+	if _, ok := out["summary"]; !ok {
+		out["summary"] = nil
+	}
+	return out
 }
 
 // outputText is one output_text content part.
@@ -189,9 +210,23 @@ func (s *Server) responseStatus(c *call) string {
 	return "completed"
 }
 
+// failedResponse is a Response whose generation failed.
+func (s *Server) failedResponse(c *call, id string, created int64) obj {
+	o := s.responseObject(c, id, "failed", created, nil, []any{}, nil)
+	for i := range o {
+		if o[i].k == "error" {
+			o[i].v = obj{{"code", "server_error"}, {"message", "The model failed to generate a response."}}
+		}
+	}
+	return o
+}
+
 // responseBody is a non-streamed /v1/responses answer.
 func (s *Server) responseBody(c *call) obj {
 	ids := s.newRespIDs()
+	if c.reply.Fault == ResponseFailed {
+		return s.failedResponse(c, ids.resp, time.Now().Unix())
+	}
 	p := s.plan(c)
 	output := []any{}
 	if p.reasoning != "" {
@@ -288,6 +323,10 @@ func (s *Server) responseEvents(c *call) []sseEvent {
 		name = "response.incomplete"
 	}
 	add(name, obj{{"response", done}}, false)
+	if c.reply.Fault == ResponseFailed {
+		events = events[:cutPoint(events)+1]
+		add("response.failed", obj{{"response", s.failedResponse(c, ids.resp, now)}}, false)
+	}
 	return events
 }
 

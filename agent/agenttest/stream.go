@@ -83,7 +83,11 @@ func (s *Server) writeStream(c *call, events []sseEvent) {
 		dropConnection(c.w)
 	case StreamEndsEarly:
 		s.writeStreamEvents(c, events[:k+1])
-	case StreamError:
+	case StreamError, ResponseFailed:
+		if c.api == apiResponses && c.reply.Fault == ResponseFailed {
+			s.writeStreamEvents(c, events) // already ends with response.failed
+			return
+		}
 		e := s.errorDetail(c, StreamError)
 		s.writeStreamEvents(c, append(events[:k+1:k+1], s.errorEvent(c, e, k+1)))
 	case MalformedJSON:

@@ -16,6 +16,12 @@ const fixtures = "../../../shared/fixtures/config/"
 // output.
 func waclaw(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
+	return waclawWithEnv(t, nil, args...)
+}
+
+// waclawWithEnv is waclaw with extra environment variables set.
+func waclawWithEnv(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
 	home := t.TempDir()
 	t.Setenv("HOME", home)
 	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, "config"))
@@ -23,6 +29,9 @@ func waclaw(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Setenv("WACLAW_CONFIG", "")
 	for _, k := range []string{"ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENROUTER_API_KEY"} {
 		t.Setenv(k, "")
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
 	}
 	var out, errOut bytes.Buffer
 	err = run(context.Background(), args, strings.NewReader(""), &out, &errOut)
