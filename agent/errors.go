@@ -131,7 +131,7 @@ func (e *Error) Is(target error) bool {
 var overflowText = regexp.MustCompile(`(?i)context_length_exceeded|exceed_context_size|exceeds the available context|maximum context length|prompt is too long|context length|context window|too many tokens|n_ctx`)
 
 var (
-	modelMissingText = regexp.MustCompile(`(?i)no models? loaded|model .*not (found|loaded)|model_not_found|does not exist|unknown model|not a valid model`)
+	modelMissingText = regexp.MustCompile(`(?i)no models? loaded|model\b.*(not (found|loaded)|does not exist)|model_not_found|unknown model|not a valid model|^model: \S+`)
 	loadingText      = regexp.MustCompile(`(?i)loading model|model is loading|is currently loading`)
 	overloadedText   = regexp.MustCompile(`(?i)overloaded`)
 )
