@@ -106,6 +106,11 @@ type Conversation struct {
 	Instructions string        // "" for the configured system prompt
 	Messages     []Item        // the context: history, then the new message
 	Model        *config.Model // the chat's choice; nil for the configured primary
+	// MaxOutputTokens caps the answer; 0 for each model's maxTokens.
+	MaxOutputTokens int
+	// NoTools offers no tools even when some are configured (the
+	// summariser reads untrusted text and needs none).
+	NoTools bool
 	// CanShrink makes a context overflow end the turn with
 	// ErrContextOverflow (so the caller can compact and call again)
 	// instead of moving on to the next model.
@@ -227,6 +232,12 @@ func (a *Agent) attempt(ctx context.Context, m *config.Model, conv Conversation,
 		Input:           slices.Clone(conv.Messages),
 		MaxOutputTokens: m.MaxTokens,
 		Tools:           a.tools,
+	}
+	if conv.NoTools {
+		req.Tools = nil
+	}
+	if conv.MaxOutputTokens > 0 {
+		req.MaxOutputTokens = min(conv.MaxOutputTokens, m.MaxTokens)
 	}
 	var usage Usage
 	began := a.now()

@@ -293,6 +293,7 @@ type Server struct {
 	mu          sync.Mutex
 	queue       []Reply
 	def         Reply
+	responder   func(Request) Reply
 	reqs        []Request
 	contextSize int
 	legacy      bool
@@ -355,6 +356,16 @@ func (s *Server) SetDefault(r Reply) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.def = r
+}
+
+// SetResponder makes the server answer each model request that finds the
+// queue empty with fn's reply to it, so a test can answer by content (a
+// summarising request one way, a chat turn another). nil restores the
+// default reply.
+func (s *Server) SetResponder(fn func(Request) Reply) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.responder = fn
 }
 
 // Pending reports how many enqueued replies have not been consumed yet.
@@ -529,13 +540,20 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, a api, raw []
 		return
 	}
 	s.mu.Lock()
-	if len(s.queue) > 0 {
+	var respond func(Request) Reply
+	switch {
+	case len(s.queue) > 0:
 		c.reply = s.queue[0]
 		s.queue = s.queue[1:]
-	} else {
+	case s.responder != nil:
+		respond = s.responder
+	default:
 		c.reply = s.def
 	}
 	s.mu.Unlock()
+	if respond != nil {
+		c.reply = respond(Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: raw})
+	}
 
 	if c.reply.Delay > 0 && !s.sleep(r.Context(), c.reply.Delay) {
 		return

@@ -1,0 +1,314 @@
+// Package compaction keeps each chat's history in the store and builds the
+// context for a turn: the system prompt, the chat's summary as delimited
+// notes, the most recent turns verbatim, then the new message, within a
+// token budget however long the chat runs. Older turns are summarised into
+// notes (marked compacted in the database, never deleted) so that the
+// context stays small on local hardware and one injected message cannot
+// steer every later turn.
+package compaction
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"waclaw/agent"
+	"waclaw/config"
+	"waclaw/store"
+)
+
+// Replier is what compaction needs of the agent.
+type Replier interface {
+	Reply(ctx context.Context, conv agent.Conversation) (string, *agent.Outcome, error)
+}
+
+// tailWindow bounds how many recent messages a turn reads from the store:
+// the context never needs more, so its cost does not grow with the history.
+const tailWindow = 400
+
+// Compactor answers turns with history and compacts it.
+type Compactor struct {
+	cfg   *config.Config
+	store *store.Store
+	agent Replier
+	log   *slog.Logger
+	calib calibration
+}
+
+// New returns a Compactor.
+func New(cfg *config.Config, st *store.Store, ag Replier, log *slog.Logger) *Compactor {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Compactor{cfg: cfg, store: st, agent: ag, log: log}
+}
+
+// Turn is the result of one exchange.
+type Turn struct {
+	Reply     string
+	Outcome   *agent.Outcome
+	Model     *config.Model // the chat's model (the one asked first)
+	Compacted *Report       // set when this turn compacted the history
+	Truncated bool          // older turns were left out of the context
+}
+
+// Report says what a compaction did.
+type Report struct {
+	Messages      int // messages folded into the notes
+	SummaryTokens int
+}
+
+func (r Report) String() string {
+	return fmt.Sprintf("%d messages -> summary of %d tokens", r.Messages, r.SummaryTokens)
+}
+
+// ErrNothingToCompact is returned by Compact when the history is already
+// within its kept-recent tail.
+var ErrNothingToCompact = errors.New("nothing to compact yet")
+
+// Model is the model a chat's session uses: its /model choice when that
+// still exists in the config, else the configured primary.
+func (c *Compactor) Model(sess store.Session) *config.Model {
+	if sess.ModelOverride != "" {
+		if m, ok := c.cfg.Model(sess.ModelOverride); ok {
+			return m
+		}
+	}
+	return c.cfg.Primary
+}
+
+// Reply answers text in chat, with the chat's history as context, and
+// stores the exchange. When the history no longer fits the budget it is
+// compacted first; when the model says the context is too long anyway, it
+// is compacted harder and the turn retried once.
+func (c *Compactor) Reply(ctx context.Context, chatID, text, platformMsgID string) (*Turn, error) {
+	sess, err := c.store.ActiveSession(ctx, chatID)
+	if err != nil {
+		return nil, fmt.Errorf("load session: %w", err)
+	}
+	m := c.Model(sess)
+	turn := &Turn{Model: m}
+
+	plan, err := c.prepare(ctx, sess, m, text, 1, false, turn)
+	if err != nil {
+		return nil, err
+	}
+	reply, out, err := c.agent.Reply(ctx, c.conversation(chatID, m, plan, text, true))
+	if errors.Is(err, agent.ErrContextOverflow) {
+		c.log.Warn("context overflow; compacting harder and retrying", "model", m.Ref(), "estimated", plan.estimate)
+		if plan, err = c.prepare(ctx, sess, m, text, 2, true, turn); err != nil {
+			return nil, err
+		}
+		reply, out, err = c.agent.Reply(ctx, c.conversation(chatID, m, plan, text, false))
+	}
+	turn.Reply, turn.Outcome = reply, out
+	if err != nil {
+		return turn, err
+	}
+
+	truncatedByServer := c.observe(out, plan)
+	userMsg := store.Message{Role: store.RoleUser, Text: text, Tokens: Estimate(text), PlatformMsgID: platformMsgID}
+	replyMsg := store.Message{Role: store.RoleAssistant, Text: reply, Tokens: Estimate(reply)}
+	if _, _, err := c.store.AppendTurn(ctx, sess.ID, userMsg, replyMsg); err != nil {
+		return turn, fmt.Errorf("store turn: %w", err)
+	}
+	if truncatedByServer && c.cfg.Agent.Compaction.Mode == "auto" {
+		// The server cut the context without saying so: compact now so the
+		// next turn fits. The reply already made is kept.
+		if _, err := c.prepare(ctx, sess, m, "", 2, true, turn); err != nil {
+			c.log.Warn("compact after silent truncation", "err", err)
+		}
+	}
+	return turn, nil
+}
+
+// Compact folds everything but the kept-recent tail of chat's history into
+// the notes now (/compact).
+func (c *Compactor) Compact(ctx context.Context, chatID string) (Report, error) {
+	sess, err := c.store.ActiveSession(ctx, chatID)
+	if err != nil {
+		return Report{}, fmt.Errorf("load session: %w", err)
+	}
+	turn := &Turn{}
+	if _, err := c.prepare(ctx, sess, c.Model(sess), "", 1, true, turn); err != nil {
+		return Report{}, err
+	}
+	if turn.Compacted == nil {
+		return Report{}, ErrNothingToCompact
+	}
+	return *turn.Compacted, nil
+}
+
+// plan is a turn's context, decided.
+type plan struct {
+	notes    string          // the summary, "" for none
+	recent   []store.Message // verbatim turns, oldest first
+	estimate int             // raw token estimate of the whole request input
+}
+
+// budget is the room for notes and recent turns: the model's window less
+// its answer, a reserve, the system prompt and the new message, and never
+// more than the configured history cap. shrink divides it (a harder
+// compaction after an overflow).
+func (c *Compactor) budget(m *config.Model, text string, shrink int) int {
+	factor := c.calib.get(m.Ref())
+	reserve := min(1024, m.ContextWindow/10)
+	fixed := int(float64(Estimate(c.cfg.Agent.SystemPrompt)+Estimate(text)+Estimate(notesHeader+notesAck)) * factor)
+	room := m.ContextWindow - m.MaxTokens - reserve - fixed
+	return max(min(c.cfg.Agent.Compaction.MaxHistoryTokens, room)/shrink, 0)
+}
+
+// prepare decides the context: it loads the summary and the recent tail,
+// and if they do not fit the budget (or force is set) summarises all but
+// the newest half-budget of turns into new notes. If summarising fails, or
+// compaction is off, the oldest turns are left out of the context instead.
+func (c *Compactor) prepare(ctx context.Context, sess store.Session, m *config.Model, text string, shrink int, force bool, turn *Turn) (plan, error) {
+	budget := c.budget(m, text, shrink)
+	factor := c.calib.get(m.Ref())
+	cost := func(s string) int { return int(float64(Estimate(s))*factor) + 4 }
+
+	summary, hasSummary, err := c.store.LatestSummary(ctx, sess.ID)
+	if err != nil {
+		return plan{}, fmt.Errorf("load summary: %w", err)
+	}
+	tail, err := c.store.RecentMessages(ctx, sess.ID, tailWindow)
+	if err != nil {
+		return plan{}, fmt.Errorf("load history: %w", err)
+	}
+	notes := ""
+	if hasSummary {
+		notes = summary.Text
+	}
+	notesCost := 0
+	if notes != "" {
+		notesCost = cost(notesBlock(notes))
+	}
+	fits := fitTail(tail, budget-notesCost, cost)
+	if len(fits) == len(tail) && !force {
+		return c.finish(notes, tail, text), nil
+	}
+
+	if c.cfg.Agent.Compaction.Mode == "auto" {
+		keep := fitTail(tail, budget/2, cost)
+		old := tail[:len(tail)-len(keep)]
+		if len(old) > 0 {
+			newNotes, err := c.summarise(ctx, sess, m, notes, old, budget/4)
+			if err == nil {
+				turn.Compacted = &Report{Messages: len(old), SummaryTokens: Estimate(newNotes)}
+				c.log.Info("compacted history", "session", sess.ID, "messages", len(old), "summary_tokens", turn.Compacted.SummaryTokens)
+				return c.finish(newNotes, keep, text), nil
+			}
+			c.log.Warn("summarising failed; leaving older turns out of the context", "session", sess.ID, "err", err)
+		}
+	}
+	// Truncation: the newest turns that fit, the old notes if any. The
+	// messages left out stay in the database.
+	if len(fits) < len(tail) {
+		turn.Truncated = true
+	}
+	return c.finish(notes, fits, text), nil
+}
+
+// fitTail returns the longest suffix of msgs, starting at a user message,
+// whose cost fits in budget.
+func fitTail(msgs []store.Message, budget int, cost func(string) int) []store.Message {
+	used, start := 0, len(msgs)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		used += cost(msgs[i].Text)
+		if used > budget {
+			break
+		}
+		start = i
+	}
+	for start < len(msgs) && msgs[start].Role != store.RoleUser {
+		start++
+	}
+	return msgs[start:]
+}
+
+// summarise asks the summarising model for new notes and stores them,
+// marking old compacted, in one transaction.
+func (c *Compactor) summarise(ctx context.Context, sess store.Session, m *config.Model, previous string, old []store.Message, maxTokens int) (string, error) {
+	maxTokens = max(maxTokens, 200)
+	summariser := m
+	if cm := c.cfg.Agent.Compaction.Model; cm != nil {
+		summariser = cm
+	}
+	text, _, err := c.agent.Reply(ctx, agent.Conversation{
+		ChatID:          sess.ChatID,
+		Instructions:    fmt.Sprintf(summariserInstructions, maxTokens*3/4),
+		Messages:        []agent.Item{{Kind: agent.ItemMessage, Role: agent.RoleUser, Text: summariserInput(previous, old)}},
+		Model:           summariser,
+		MaxOutputTokens: maxTokens * 2,
+		NoTools:         true,
+	})
+	if err != nil {
+		return "", fmt.Errorf("summarise: %w", err)
+	}
+	notes := cleanSummary(text, maxTokens)
+	if strings.TrimSpace(notes) == "" {
+		return "", errors.New("summarise: the notes came back empty")
+	}
+	err = c.store.Compact(ctx, sess.ID, store.Summary{Text: notes, Tokens: Estimate(notes), ThroughMessageID: old[len(old)-1].ID})
+	if err != nil {
+		return "", fmt.Errorf("save summary: %w", err)
+	}
+	return notes, nil
+}
+
+// finish lays out the plan and its raw estimate.
+func (c *Compactor) finish(notes string, recent []store.Message, text string) plan {
+	p := plan{notes: notes, recent: recent}
+	p.estimate = Estimate(c.cfg.Agent.SystemPrompt) + Estimate(text)
+	if notes != "" {
+		p.estimate += Estimate(notesBlock(notes)) + Estimate(notesAck)
+	}
+	for _, m := range recent {
+		p.estimate += Estimate(m.Text)
+	}
+	return p
+}
+
+// conversation turns a plan into the agent's input. The notes go in a
+// user-role message of their own, never in the system position.
+func (c *Compactor) conversation(chatID string, m *config.Model, p plan, text string, canShrink bool) agent.Conversation {
+	var items []agent.Item
+	if p.notes != "" {
+		items = append(items,
+			agent.Item{Kind: agent.ItemMessage, Role: agent.RoleUser, Text: notesBlock(p.notes)},
+			agent.Item{Kind: agent.ItemMessage, Role: agent.RoleAssistant, Text: notesAck})
+	}
+	for _, msg := range p.recent {
+		role := agent.RoleUser
+		if msg.Role == store.RoleAssistant {
+			role = agent.RoleAssistant
+		}
+		items = append(items, agent.Item{Kind: agent.ItemMessage, Role: role, Text: msg.Text})
+	}
+	items = append(items, agent.Item{Kind: agent.ItemMessage, Role: agent.RoleUser, Text: text})
+	return agent.Conversation{ChatID: chatID, Messages: items, Model: m, CanShrink: canShrink}
+}
+
+// observe learns the answering model's tokenizer from the server's count,
+// and reports whether the server silently truncated the context (Ollama
+// and LM Studio do: the count then equals the context size).
+func (c *Compactor) observe(out *agent.Outcome, p plan) bool {
+	if out == nil || out.Model == nil || out.Usage.InputTokens == 0 {
+		return false
+	}
+	in, m := out.Usage.InputTokens, out.Model
+	est := float64(p.estimate) * c.calib.get(m.Ref())
+	truncated := in >= m.ContextWindow || (float64(in) < est/2 && isPowerOfTwo(in) && in >= 256)
+	if truncated {
+		c.log.Warn("the server cut the context to fit (reported input equals its context size); compacting",
+			"model", m.Ref(), "reported_tokens", in, "estimated_tokens", int(est),
+			"hint", "set contextWindow to the server's context length")
+		return true
+	}
+	c.calib.learn(m.Ref(), p.estimate, in)
+	return false
+}
+
+func isPowerOfTwo(n int) bool { return n > 0 && n&(n-1) == 0 }
