@@ -108,6 +108,9 @@ type Conversation struct {
 	Model        *config.Model // the chat's choice; nil for the configured primary
 	// MaxOutputTokens caps the answer; 0 for each model's maxTokens.
 	MaxOutputTokens int
+	// LocalOnly skips hosted providers, even as fallbacks: the chat's text
+	// stays on the user's own machines (/privacy local).
+	LocalOnly bool
 	// NoTools offers no tools even when some are configured (the
 	// summariser reads untrusted text and needs none).
 	NoTools bool
@@ -188,6 +191,9 @@ func (a *Agent) Reply(ctx context.Context, conv Conversation) (string, *Outcome,
 	defer func() { out.Latency = a.now().Sub(start) }()
 
 	chain := a.Chain(conv.Model)
+	if conv.LocalOnly {
+		chain = slices.DeleteFunc(chain, func(m *config.Model) bool { return !m.Provider.Local })
+	}
 	tried := false
 	for pass := 0; pass < 2 && !tried; pass++ {
 		// The second pass runs only when every model was cooling down: a

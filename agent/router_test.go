@@ -416,3 +416,17 @@ func TestUsageIsRecordedPerAttempt(t *testing.T) {
 		t.Errorf("usage totals = %+v; want 2 rows (1 failed), the answer's tokens and cost", tot)
 	}
 }
+
+func TestLocalOnlyNeverUsesHostedModels(t *testing.T) {
+	h := newHarness(t, hybrid, withC)
+	bee, _ := h.cfg.Resolve("bee")
+	h.prov.on("local/a", fail(Unreachable))
+	_, _, err := h.ask(t, Conversation{Model: bee, LocalOnly: true})
+	var ce *ChainError
+	if !errors.As(err, &ce) || len(ce.Failures) != 1 {
+		t.Fatalf("err = %v; want only the local model tried", err)
+	}
+	if h.prov.count("hosted/b")+h.prov.count("hosted2/c") != 0 {
+		t.Error("a local-only chat reached a hosted model")
+	}
+}

@@ -52,7 +52,14 @@ type Turn struct {
 	Model     *config.Model // the chat's model (the one asked first)
 	Compacted *Report       // set when this turn compacted the history
 	Truncated bool          // older turns were left out of the context
+	// ContextTokens is the estimated size of the request, in the chat
+	// model's tokens.
+	ContextTokens int
 }
+
+// PrivacyLocal is a session's privacy setting when its text may only go to
+// local providers.
+const PrivacyLocal = "local"
 
 // Report says what a compaction did.
 type Report struct {
@@ -95,15 +102,17 @@ func (c *Compactor) Reply(ctx context.Context, chatID, text, platformMsgID strin
 	if err != nil {
 		return nil, err
 	}
+	plan.localOnly = sess.Privacy == PrivacyLocal
 	reply, out, err := c.agent.Reply(ctx, c.conversation(chatID, m, plan, text, true))
 	if errors.Is(err, agent.ErrContextOverflow) {
 		c.log.Warn("context overflow; compacting harder and retrying", "model", m.Ref(), "estimated", plan.estimate)
 		if plan, err = c.prepare(ctx, sess, m, text, 2, true, turn); err != nil {
 			return nil, err
 		}
+		plan.localOnly = sess.Privacy == PrivacyLocal
 		reply, out, err = c.agent.Reply(ctx, c.conversation(chatID, m, plan, text, false))
 	}
-	turn.Reply, turn.Outcome = reply, out
+	turn.Reply, turn.Outcome, turn.ContextTokens = reply, out, int(float64(plan.estimate)*c.calib.get(m.Ref()))
 	if err != nil {
 		return turn, err
 	}
@@ -143,9 +152,10 @@ func (c *Compactor) Compact(ctx context.Context, chatID string) (Report, error) 
 
 // plan is a turn's context, decided.
 type plan struct {
-	notes    string          // the summary, "" for none
-	recent   []store.Message // verbatim turns, oldest first
-	estimate int             // raw token estimate of the whole request input
+	notes     string          // the summary, "" for none
+	recent    []store.Message // verbatim turns, oldest first
+	estimate  int             // raw token estimate of the whole request input
+	localOnly bool            // the chat is set to /privacy local
 }
 
 // budget is the room for notes and recent turns: the model's window less
@@ -238,6 +248,7 @@ func (c *Compactor) summarise(ctx context.Context, sess store.Session, m *config
 	}
 	text, _, err := c.agent.Reply(ctx, agent.Conversation{
 		ChatID:          sess.ChatID,
+		LocalOnly:       sess.Privacy == PrivacyLocal,
 		Instructions:    fmt.Sprintf(summariserInstructions, maxTokens*3/4),
 		Messages:        []agent.Item{{Kind: agent.ItemMessage, Role: agent.RoleUser, Text: summariserInput(previous, old)}},
 		Model:           summariser,
@@ -288,7 +299,7 @@ func (c *Compactor) conversation(chatID string, m *config.Model, p plan, text st
 		items = append(items, agent.Item{Kind: agent.ItemMessage, Role: role, Text: msg.Text})
 	}
 	items = append(items, agent.Item{Kind: agent.ItemMessage, Role: agent.RoleUser, Text: text})
-	return agent.Conversation{ChatID: chatID, Messages: items, Model: m, CanShrink: canShrink}
+	return agent.Conversation{ChatID: chatID, Messages: items, Model: m, CanShrink: canShrink, LocalOnly: p.localOnly}
 }
 
 // observe learns the answering model's tokenizer from the server's count,

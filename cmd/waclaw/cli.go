@@ -61,6 +61,8 @@ type runFunc func(ctx context.Context, e *env) error
 func commands() []*command {
 	return []*command{
 		{name: "ask", args: "[--model NAME] TEXT", summary: "ask one question through the model chain (TEXT or stdin); the answering model on stderr", withFlags: askCommand},
+		{name: "chat", args: "[--as +NUMBER] [--chat ID]", summary: "talk to the bot in the terminal (one message per line; reads stdin, so it can be scripted)", withFlags: chatCommand},
+		{name: "access", args: "list|allow|deny|approve", summary: "who may talk to the bot: list, allow +NUMBER [--admin], deny +NUMBER, approve CODE [--admin]", withFlags: accessCommand},
 		{name: "config check", args: "[FILE]", summary: "check a config file and print the setup it resolves to", run: runConfigCheck},
 		{name: "models", summary: "list every model waclaw can use, with its alias and role", run: runModels},
 		{name: "version", summary: "print waclaw's version", run: runVersion},

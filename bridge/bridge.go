@@ -1,0 +1,334 @@
+// Package bridge is the channel-agnostic core between a chat front end and
+// the agent: every inbound message is recorded in a durable inbox, checked
+// against the access policy and rate limits, and then either handled as an
+// admin command or answered by the agent with the chat's history, in order
+// within a chat and in parallel across chats. Replies are converted to
+// WhatsApp markup, split, and sent through the channel.
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"waclaw/agent"
+	"waclaw/compaction"
+	"waclaw/config"
+	"waclaw/store"
+)
+
+// Inbound is one message from a channel, already translated from the
+// platform's event.
+type Inbound struct {
+	ChatID      string    `json:"chat"`            // the conversation: a DM peer or a group
+	SenderID    string    `json:"sender"`          // the platform's id of the sender
+	SenderPhone string    `json:"phone,omitempty"` // E.164, "" when unknown
+	PushName    string    `json:"name,omitempty"`
+	Text        string    `json:"text"`
+	QuotedText  string    `json:"quoted,omitempty"`    // the message this one replies to
+	IsGroup     bool      `json:"group,omitempty"`     // sent in a group
+	MentionsMe  bool      `json:"mention,omitempty"`   // the bot is @mentioned
+	RepliesToMe bool      `json:"replyToMe,omitempty"` // quotes one of the bot's messages
+	FromSelf    bool      `json:"self,omitempty"`      // sent from the linked account
+	SelfChat    bool      `json:"selfChat,omitempty"`  // in the linked account's own "message yourself" chat
+	MessageID   string    `json:"id"`
+	Time        time.Time `json:"time"`
+}
+
+// Channel is what the bridge needs of a front end.
+type Channel interface {
+	// Send delivers text to a chat, quoting quoteID when it is not "", and
+	// returns the sent message's id.
+	Send(ctx context.Context, chatID, text, quoteID string) (string, error)
+	// Typing shows or clears the typing indicator.
+	Typing(ctx context.Context, chatID string, on bool) error
+	// MarkRead marks messages as read.
+	MarkRead(ctx context.Context, chatID, senderID string, ids ...string) error
+}
+
+// Options are the bridge's collaborators and limits; all may be zero.
+type Options struct {
+	Logger      *slog.Logger
+	Now         func() time.Time
+	Sleep       func(ctx context.Context, d time.Duration) error
+	MaxParallel int // chats answered at once; default 4
+	// DrainTimeout bounds how long Shutdown waits for turns in flight.
+	DrainTimeout time.Duration
+}
+
+// Bridge is the core. Create it with New, call Start once, then Handle for
+// every inbound message.
+type Bridge struct {
+	cfg     *config.Config
+	store   *store.Store
+	history *compaction.Compactor
+	agent   *agent.Agent
+	ch      Channel
+	log     *slog.Logger
+	now     func() time.Time
+	sleep   func(ctx context.Context, d time.Duration) error
+
+	limits  *limits
+	sent    *recentIDs // ids of messages the bot sent: never input
+	slots   chan struct{}
+	runCtx  context.Context // turns run under it; cancelled when a drain times out
+	stopRun context.CancelFunc
+
+	mu       sync.Mutex
+	workers  map[string][]job // queued jobs by chat; present while a worker runs
+	closing  bool
+	inflight sync.WaitGroup
+	lastFail map[string]string // last fallback reason by chat, for /status
+	drain    time.Duration
+}
+
+// New builds a bridge.
+func New(cfg *config.Config, st *store.Store, history *compaction.Compactor, ag *agent.Agent, ch Channel, opts Options) *Bridge {
+	b := &Bridge{
+		cfg: cfg, store: st, history: history, agent: ag, ch: ch,
+		log: opts.Logger, now: opts.Now, sleep: opts.Sleep, drain: opts.DrainTimeout,
+		sent: newRecentIDs(4096), workers: map[string][]job{}, lastFail: map[string]string{},
+	}
+	if b.log == nil {
+		b.log = slog.Default()
+	}
+	if b.now == nil {
+		b.now = time.Now
+	}
+	if b.sleep == nil {
+		b.sleep = sleepCtx
+	}
+	if b.drain == 0 {
+		b.drain = 30 * time.Second
+	}
+	n := opts.MaxParallel
+	if n <= 0 {
+		n = 4
+	}
+	b.slots = make(chan struct{}, n)
+	b.limits = newLimits(cfg.WhatsApp.RateLimit, b.now)
+	b.runCtx, b.stopRun = context.WithCancel(context.Background())
+	return b
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// job is one inbox row to process.
+type job struct {
+	inboxID int64
+	in      Inbound
+	role    role
+}
+
+// Start processes the messages a previous run recorded but did not finish,
+// in the order they arrived.
+func (b *Bridge) Start(ctx context.Context) error {
+	pending, err := b.store.InboxPending(ctx)
+	if err != nil {
+		return fmt.Errorf("read pending messages: %w", err)
+	}
+	for _, it := range pending {
+		var in Inbound
+		if err := json.Unmarshal(it.Payload, &in); err != nil {
+			b.finish(ctx, it.ID, store.InboxFailed, "unreadable inbox row: "+err.Error())
+			continue
+		}
+		r, err := b.decide(ctx, in)
+		if err != nil {
+			return err
+		}
+		b.log.Info("resuming a message from before the restart", "inbox", it.ID, "attempts", it.Attempts)
+		b.enqueue(job{inboxID: it.ID, in: in, role: r})
+	}
+	return nil
+}
+
+// Handle takes one inbound message. When it returns nil the message is
+// either safely in the inbox (and will be answered, even after a crash) or
+// deliberately ignored; it never waits for a model.
+func (b *Bridge) Handle(ctx context.Context, in Inbound) error {
+	if b.sent.has(in.MessageID) {
+		return nil // our own reply, echoed back
+	}
+	r, err := b.decide(ctx, in)
+	if err != nil {
+		return err
+	}
+	if r == roleIgnore {
+		return nil
+	}
+	if in.Time.IsZero() {
+		in.Time = b.now()
+	}
+	payload, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("encode message: %w", err)
+	}
+	id, added, err := b.store.InboxAdd(ctx, store.InboxItem{
+		ChatID: in.ChatID, SenderID: in.SenderID, MsgID: in.MessageID, Payload: payload, ReceivedAt: in.Time,
+	})
+	if err != nil {
+		return fmt.Errorf("record message: %w", err)
+	}
+	if !added {
+		return nil // a redelivery or duplicate
+	}
+	if r != roleAdmin && r != rolePairing {
+		if ok, notify := b.limits.allowSender(senderKey(in)); !ok {
+			b.finish(ctx, id, store.InboxSkipped, "rate limited")
+			if notify {
+				b.enqueue(job{inboxID: 0, in: in, role: roleNotice})
+			}
+			return nil
+		}
+	}
+	b.enqueue(job{inboxID: id, in: in, role: r})
+	return nil
+}
+
+func senderKey(in Inbound) string {
+	if in.SenderPhone != "" {
+		return in.SenderPhone
+	}
+	return in.SenderID
+}
+
+// enqueue adds a job to its chat's queue, starting the chat's worker if it
+// has none.
+func (b *Bridge) enqueue(j job) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closing {
+		return // stays pending in the inbox for the next start
+	}
+	q, running := b.workers[j.in.ChatID]
+	b.workers[j.in.ChatID] = append(q, j)
+	if !running {
+		b.inflight.Add(1)
+		go b.work(j.in.ChatID)
+	}
+}
+
+// work answers one chat's jobs in order, then goes away.
+func (b *Bridge) work(chatID string) {
+	defer b.inflight.Done()
+	for {
+		b.mu.Lock()
+		q := b.workers[chatID]
+		if len(q) == 0 || b.closing {
+			delete(b.workers, chatID)
+			b.mu.Unlock()
+			return
+		}
+		j := q[0]
+		b.workers[chatID] = q[1:]
+		b.mu.Unlock()
+
+		select {
+		case b.slots <- struct{}{}:
+		case <-b.runCtx.Done():
+			return
+		}
+		b.process(b.runCtx, j)
+		<-b.slots
+	}
+}
+
+// Shutdown stops taking new work and waits for turns in flight, up to the
+// drain timeout or ctx; what is left stays pending in the inbox.
+func (b *Bridge) Shutdown(ctx context.Context) error {
+	b.mu.Lock()
+	b.closing = true
+	b.mu.Unlock()
+	done := make(chan struct{})
+	go func() { b.inflight.Wait(); close(done) }()
+	timer := time.NewTimer(b.drain)
+	defer timer.Stop()
+	select {
+	case <-done:
+		b.stopRun()
+		return nil
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	b.stopRun()
+	<-done
+	return errors.New("shutdown: turns still running were cancelled; they stay pending and are answered on the next start")
+}
+
+// Idle waits until no chat has work queued or running (for tests and for
+// `waclaw chat` reading a script).
+func (b *Bridge) Idle(ctx context.Context) error {
+	for {
+		b.mu.Lock()
+		n := len(b.workers)
+		b.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+func (b *Bridge) finish(ctx context.Context, inboxID int64, state store.InboxState, reason string) {
+	if inboxID == 0 {
+		return
+	}
+	if err := b.store.InboxFinish(context.WithoutCancel(ctx), inboxID, state, reason); err != nil {
+		b.log.Error("update inbox", "inbox", inboxID, "err", err)
+	}
+}
+
+// recentIDs remembers the last n message ids the bot sent.
+type recentIDs struct {
+	mu    sync.Mutex
+	ids   map[string]struct{}
+	order []string
+	n     int
+}
+
+func newRecentIDs(n int) *recentIDs { return &recentIDs{ids: map[string]struct{}{}, n: n} }
+
+func (r *recentIDs) add(id string) {
+	if id == "" {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.ids[id]; ok {
+		return
+	}
+	r.ids[id] = struct{}{}
+	r.order = append(r.order, id)
+	if len(r.order) > r.n {
+		delete(r.ids, r.order[0])
+		r.order = r.order[1:]
+	}
+}
+
+func (r *recentIDs) has(id string) bool {
+	if id == "" {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.ids[id]
+	return ok
+}

@@ -1,0 +1,195 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"waclaw/agent"
+	"waclaw/agent/agenttest"
+	"waclaw/compaction"
+	"waclaw/config"
+	"waclaw/store"
+)
+
+// sent is one message the fake channel delivered.
+type sent struct {
+	chat, text, quote string
+}
+
+// fakeChannel records what the bridge sends.
+type fakeChannel struct {
+	mu     sync.Mutex
+	sent   []sent
+	typing []string
+	read   []string
+	n      int
+}
+
+func (f *fakeChannel) Send(ctx context.Context, chatID, text, quoteID string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n++
+	f.sent = append(f.sent, sent{chatID, text, quoteID})
+	return fmt.Sprintf("out-%d", f.n), nil
+}
+
+func (f *fakeChannel) Typing(ctx context.Context, chatID string, on bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.typing = append(f.typing, fmt.Sprintf("%s:%v", chatID, on))
+	return nil
+}
+
+func (f *fakeChannel) MarkRead(ctx context.Context, chatID, senderID string, ids ...string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.read = append(f.read, ids...)
+	return nil
+}
+
+// to returns the texts sent to chat, in order.
+func (f *fakeChannel) to(chat string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, s := range f.sent {
+		if s.chat == chat {
+			out = append(out, s.text)
+		}
+	}
+	return out
+}
+
+func (f *fakeChannel) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.sent)
+}
+
+// testClock is a settable clock.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+type harness struct {
+	cfg   *config.Config
+	store *store.Store
+	srv   *agenttest.Server
+	ch    *fakeChannel
+	clock *testClock
+	b     *Bridge
+	n     int
+}
+
+const (
+	owner    = "+15550000001" // the admin in the config
+	friend   = "+15550000002" // in allowFrom
+	stranger = "+15550000003"
+)
+
+// newHarness builds a bridge over a fake model server; whatsapp is the
+// channels.whatsapp block.
+func newHarness(t testing.TB, whatsapp string) *harness {
+	t.Helper()
+	srv := agenttest.New(t, agenttest.LMStudio, "m")
+	srv.SetResponder(func(r agenttest.Request) agenttest.Reply {
+		var body struct {
+			Input []struct {
+				Content string `json:"content"`
+			} `json:"input"`
+		}
+		json.Unmarshal(r.Body, &body)
+		if len(body.Input) == 0 {
+			return agenttest.Reply{Text: "echo"}
+		}
+		return agenttest.Reply{Text: "echo: " + body.Input[len(body.Input)-1].Content}
+	})
+	if whatsapp == "" {
+		whatsapp = fmt.Sprintf(`{ admins: [%q], allowFrom: [%q] }`, owner, friend)
+	}
+	src := fmt.Sprintf(`{
+	  agents: { defaults: { model: { primary: "local/m", fallbacks: ["hosted/m"] }, models: { "hosted/m": { alias: "Hosted One" }, "local/m": { alias: "Local" } } } },
+	  models: { mode: "replace", providers: {
+	    local: { baseUrl: %q, api: "openai-responses", models: [{ id: "m", contextWindow: 8192, maxTokens: 512 }] },
+	    hosted: { baseUrl: %q, api: "openai-responses", local: false, models: [{ id: "m" }] },
+	  } },
+	  channels: { whatsapp: %s },
+	}`, srv.URL, srv.URL, whatsapp)
+	cfg, err := config.Parse("t", []byte(src), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Both providers point at one fake; the hosted model id is "m" too.
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "waclaw.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	clock := &testClock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
+	st.SetClock(clock.now)
+	quiet := slog.New(slog.DiscardHandler)
+	ag, err := agent.New(cfg, agent.Options{Usage: st, Logger: quiet, Now: clock.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{cfg: cfg, store: st, srv: srv, ch: &fakeChannel{}, clock: clock}
+	h.b = New(cfg, st, compaction.New(cfg, st, ag, quiet), ag, h.ch, Options{
+		Logger: quiet, Now: clock.now,
+		Sleep: func(ctx context.Context, d time.Duration) error { clock.advance(d); return nil },
+	})
+	if err := h.b.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.b.Shutdown(context.Background()) })
+	return h
+}
+
+// dm is a direct message from number.
+func (h *harness) dm(number, text string) Inbound {
+	h.n++
+	return Inbound{ChatID: number, SenderID: number, SenderPhone: number, Text: text,
+		MessageID: fmt.Sprintf("in-%d", h.n), Time: h.clock.now()}
+}
+
+// self is a message the owner types into the linked account's self-chat.
+func (h *harness) self(text string) Inbound {
+	h.n++
+	return Inbound{ChatID: "self", SenderID: "self", FromSelf: true, SelfChat: true, Text: text,
+		MessageID: fmt.Sprintf("in-%d", h.n), Time: h.clock.now()}
+}
+
+// send hands in to the bridge and waits until it is fully handled.
+func (h *harness) send(t testing.TB, in Inbound) {
+	t.Helper()
+	if err := h.b.Handle(context.Background(), in); err != nil {
+		t.Fatalf("Handle: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := h.b.Idle(ctx); err != nil {
+		t.Fatalf("bridge never went idle: %v", err)
+	}
+}
+
+// last returns the last text sent to chat, or "".
+func (h *harness) last(chat string) string {
+	out := h.ch.to(chat)
+	if len(out) == 0 {
+		return ""
+	}
+	return out[len(out)-1]
+}

@@ -1,0 +1,85 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// status is /status: the chat's model and where it came from, the chain
+// with each provider's state, the last fallback reason, the context and
+// this session's usage.
+func (b *Bridge) status(ctx context.Context, chatID string) (string, error) {
+	sess, err := b.store.ActiveSession(ctx, chatID)
+	if err != nil {
+		return "", err
+	}
+	m := b.history.Model(sess)
+	var sb strings.Builder
+	source := "the default"
+	if sess.ModelOverride != "" && m.Ref() == sess.ModelOverride {
+		source = "chosen with /model"
+	}
+	fmt.Fprintf(&sb, "*Model:* %s (%s), %s\n", m.Label(), m.Ref(), source)
+	if sess.Privacy == "local" {
+		sb.WriteString("*Privacy:* local models only\n")
+	}
+	cooling := map[string]string{}
+	for _, h := range b.agent.Health() {
+		cooling[h.Provider] = fmt.Sprintf("cooling down until %s (%s)", h.Until.Local().Format(time.TimeOnly), h.Last.Reason())
+	}
+	sb.WriteString("*Chain:*")
+	for i, cm := range b.agent.Chain(m) {
+		state := "ok"
+		switch {
+		case cm.Provider.Unavailable() != "":
+			state = cm.Provider.Unavailable()
+		case cooling[cm.Provider.ID] != "":
+			state = cooling[cm.Provider.ID]
+		}
+		fmt.Fprintf(&sb, "\n%d. %s: %s", i+1, cm.Label(), state)
+	}
+	b.mu.Lock()
+	last := b.lastFail[chatID]
+	b.mu.Unlock()
+	if last != "" {
+		fmt.Fprintf(&sb, "\n*Last fallback:* %s", last)
+	}
+	total, compacted, err := b.store.CountMessages(ctx, sess.ID)
+	if err != nil {
+		return "", err
+	}
+	sum, hasSum, err := b.store.LatestSummary(ctx, sess.ID)
+	if err != nil {
+		return "", err
+	}
+	notes := "none"
+	if hasSum {
+		notes = fmt.Sprintf("%d tokens", sum.Tokens)
+	}
+	fmt.Fprintf(&sb, "\n*Context:* about %d of %d tokens (history cap %d); %d messages, %d compacted; notes %s",
+		b.contextTokens(ctx, sess.ID), m.ContextWindow, b.cfg.Agent.Compaction.MaxHistoryTokens, total, compacted, notes)
+	use, err := b.store.UsageSince(ctx, chatID, sess.CreatedAt)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(&sb, "\n*This conversation:* %d model calls, %d tokens in, %d out, $%.4f", use.Turns, use.TokensIn, use.TokensOut, use.Cost)
+	return sb.String(), nil
+}
+
+// contextTokens estimates the history part of the next context.
+func (b *Bridge) contextTokens(ctx context.Context, sessionID int64) int {
+	n := 0
+	if sum, ok, err := b.store.LatestSummary(ctx, sessionID); err == nil && ok {
+		n += sum.Tokens
+	}
+	msgs, err := b.store.RecentMessages(ctx, sessionID, 400)
+	if err != nil {
+		return n
+	}
+	for _, m := range msgs {
+		n += m.Tokens
+	}
+	return min(n, b.cfg.Agent.Compaction.MaxHistoryTokens) + len(b.cfg.Agent.SystemPrompt)/4
+}
