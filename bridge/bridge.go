@@ -83,6 +83,7 @@ type Bridge struct {
 	closing  bool
 	inflight sync.WaitGroup
 	lastFail map[string]string // last fallback reason by chat, for /status
+	idle     chan struct{}     // closed when the last worker goes away
 	drain    time.Duration
 }
 
@@ -230,6 +231,10 @@ func (b *Bridge) work(chatID string) {
 		q := b.workers[chatID]
 		if len(q) == 0 || b.closing {
 			delete(b.workers, chatID)
+			if len(b.workers) == 0 && b.idle != nil {
+				close(b.idle)
+				b.idle = nil
+			}
 			b.mu.Unlock()
 			return
 		}
@@ -272,18 +277,21 @@ func (b *Bridge) Shutdown(ctx context.Context) error {
 // Idle waits until no chat has work queued or running (for tests and for
 // `waclaw chat` reading a script).
 func (b *Bridge) Idle(ctx context.Context) error {
-	for {
-		b.mu.Lock()
-		n := len(b.workers)
+	b.mu.Lock()
+	if len(b.workers) == 0 {
 		b.mu.Unlock()
-		if n == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(5 * time.Millisecond):
-		}
+		return nil
+	}
+	if b.idle == nil {
+		b.idle = make(chan struct{})
+	}
+	idle := b.idle
+	b.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

@@ -110,7 +110,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if cmd.withFlags != nil {
 		run = cmd.withFlags(fs)
 	}
-	if err := fs.Parse(cmdArgs); err != nil {
+	positional, err := parseInterspersed(fs, cmdArgs)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printCommandHelp(stdout, cmd, fs)
 			return nil
@@ -122,7 +123,27 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	slog.SetDefault(logger)
-	return run(ctx, &env{args: fs.Args(), global: g, stdin: stdin, stdout: stdout, stderr: stderr})
+	return run(ctx, &env{args: positional, global: g, stdin: stdin, stdout: stdout, stderr: stderr})
+}
+
+// parseInterspersed parses flags wherever they are among the arguments
+// ("access approve CODE --admin"), as people type them; "--" ends flags.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		if rest[0] == "--" {
+			return append(positional, rest[1:]...), nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
 }
 
 // findCommand matches the longest command name ("config check") at the

@@ -19,8 +19,15 @@ func waclaw(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	return waclawWithEnv(t, nil, args...)
 }
 
-// waclawWithEnv is waclaw with extra environment variables set.
-func waclawWithEnv(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, err error) {
+// runWithInput runs the CLI in-process with stdin, in a clean environment.
+func runWithInput(t *testing.T, stdin string, stdout, stderr *strings.Builder, args ...string) error {
+	t.Helper()
+	cleanEnv(t)
+	return run(context.Background(), args, strings.NewReader(stdin), stdout, stderr)
+}
+
+// cleanEnv points HOME and the XDG dirs at a temp dir and unsets keys.
+func cleanEnv(t *testing.T) {
 	t.Helper()
 	home := t.TempDir()
 	t.Setenv("HOME", home)
@@ -30,6 +37,12 @@ func waclawWithEnv(t *testing.T, env map[string]string, args ...string) (stdout,
 	for _, k := range []string{"ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENROUTER_API_KEY"} {
 		t.Setenv(k, "")
 	}
+}
+
+// waclawWithEnv is waclaw with extra environment variables set.
+func waclawWithEnv(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	cleanEnv(t)
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
