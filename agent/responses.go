@@ -110,9 +110,7 @@ func responsesInput(items []Item) responses.ResponseInputParam {
 
 func (p *responsesProvider) Complete(ctx context.Context, m *config.Model, req *Request) (*Result, error) {
 	parent := ctx
-	ctx, cancel := context.WithTimeout(ctx, p.cfg.RequestTimeout)
-	defer cancel()
-	ctx, idle, stop := withIdleTimeout(ctx, p.cfg.IdleTimeout)
+	ctx, idle, stop := callContext(ctx, p.cfg)
 	defer stop()
 
 	x := &exchange{}

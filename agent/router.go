@@ -65,7 +65,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 		a.now = time.Now
 	}
 	if a.sleep == nil {
-		a.sleep = sleepCtx
+		a.sleep = Sleep
 	}
 	for _, p := range cfg.Providers {
 		if prov, ok := opts.Providers[p.ID]; ok {
@@ -89,7 +89,8 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 	return a, nil
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// Sleep waits for d, or until ctx ends (then it returns ctx's error).
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"waclaw/config"
 )
 
 // maxErrorBody caps how much of an error response is kept.
@@ -168,6 +170,14 @@ func withIdleTimeout(ctx context.Context, d time.Duration) (context.Context, *id
 	}
 	t := &idleTimer{d: d, timer: time.AfterFunc(d, func() { cancel(fmt.Errorf("%w for %s", errIdle, d)) })}
 	return ctx, t, func() { t.timer.Stop(); cancel(nil) }
+}
+
+// callContext bounds one call: the provider's overall cap and its idle
+// timeout. stop releases both.
+func callContext(ctx context.Context, p *config.Provider) (context.Context, *idleTimer, func()) {
+	ctx, cancel := context.WithTimeout(ctx, p.RequestTimeout)
+	ctx, idle, stopIdle := withIdleTimeout(ctx, p.IdleTimeout)
+	return ctx, idle, func() { stopIdle(); cancel() }
 }
 
 // kick records that an event arrived.

@@ -101,7 +101,7 @@ func New(cfg *config.Config, st *store.Store, history *compaction.Compactor, ag 
 		b.now = time.Now
 	}
 	if b.sleep == nil {
-		b.sleep = sleepCtx
+		b.sleep = agent.Sleep
 	}
 	if b.drain == 0 {
 		b.drain = 30 * time.Second
@@ -114,17 +114,6 @@ func New(cfg *config.Config, st *store.Store, history *compaction.Compactor, ag 
 	b.limits = newLimits(cfg.WhatsApp.RateLimit, b.now)
 	b.runCtx, b.stopRun = context.WithCancel(context.Background())
 	return b
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // job is one inbox row to process.
