@@ -1,0 +1,48 @@
+package bridge
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"waclaw/agent"
+	"waclaw/agent/agenttest"
+	"waclaw/compaction"
+)
+
+// A turn still running when the drain timeout ends is cancelled and stays
+// pending, to be answered on the next start; nothing is marked failed.
+func TestShutdownLeavesUnfinishedTurnsPending(t *testing.T) {
+	h := newHarness(t, "")
+	quiet := slog.New(slog.DiscardHandler)
+	ag, err := agent.New(h.cfg, agent.Options{Usage: h.store, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := New(h.cfg, h.store, compaction.New(h.cfg, h.store, ag, quiet), ag, h.ch, Options{Logger: quiet, Now: h.clock.now, DrainTimeout: 50 * time.Millisecond})
+	h.srv.Enqueue(agenttest.Reply{Text: "too late", Delay: time.Minute})
+	if err := b.Handle(context.Background(), h.dm(friend, "slow question")); err != nil {
+		t.Fatal(err)
+	}
+	for len(h.srv.Requests()) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if err := b.Shutdown(context.Background()); err == nil {
+		t.Fatal("Shutdown reported a clean drain while a turn was cut off")
+	}
+	pending, err := h.store.InboxPending(context.Background())
+	if err != nil || len(pending) != 1 || pending[0].MsgID != "in-1" {
+		t.Fatalf("pending after shutdown = %+v, %v; want the unanswered message", pending, err)
+	}
+	if h.ch.count() != 0 {
+		t.Errorf("sent %v during a cut-off turn", h.ch.to(friend))
+	}
+	// Handle after shutdown records the message for the next start.
+	if err := b.Handle(context.Background(), h.dm(friend, "after")); err != nil {
+		t.Fatal(err)
+	}
+	if pending, _ := h.store.InboxPending(context.Background()); len(pending) != 2 {
+		t.Errorf("a message handed in during shutdown was not kept: %d pending", len(pending))
+	}
+}
