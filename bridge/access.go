@@ -32,6 +32,14 @@ const (
 	maxPendingPairs = 3
 )
 
+// Answers reports whether the access policy lets in reach the model (or a
+// command): channels use it before telling a sender something, such as
+// that media cannot be read, so strangers learn nothing.
+func (b *Bridge) Answers(ctx context.Context, in Inbound) bool {
+	r, err := b.decide(ctx, in)
+	return err == nil && (r == roleUser || r == roleAdmin)
+}
+
 // decide applies the access policy of channels.whatsapp to a message.
 func (b *Bridge) decide(ctx context.Context, in Inbound) (role, error) {
 	w := b.cfg.WhatsApp

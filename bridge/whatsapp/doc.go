@@ -1,10 +1,5 @@
-// Package whatsapp connects waclaw to WhatsApp through whatsmeow.
+// Package whatsapp connects waclaw to WhatsApp through whatsmeow: pairing
+// (QR or phone code), the connection's lifecycle, whatsmeow events turned
+// into bridge.Inbound messages (acknowledged only once the bridge recorded
+// them), and replies, typing and read receipts as a bridge.Channel.
 package whatsapp
-
-import (
-	_ "github.com/makiuchi-d/gozxing"
-	_ "github.com/mdp/qrterminal/v3"
-	_ "github.com/skip2/go-qrcode"
-	_ "go.mau.fi/whatsmeow"
-	_ "go.mau.fi/whatsmeow/store/sqlstore"
-)

@@ -60,6 +60,9 @@ type runFunc func(ctx context.Context, e *env) error
 // commands lists what exists, in the order help shows it.
 func commands() []*command {
 	return []*command{
+		{name: "run", args: "[--qr-png FILE]", summary: "run the bot on WhatsApp (the default command); pairs by QR code on first start", withFlags: runCommand},
+		{name: "pair", args: "[--phone +NUMBER] [--qr-png FILE]", summary: "link a WhatsApp account by QR code, or by an 8-character code with --phone", withFlags: pairCommand},
+		{name: "logout", summary: "unlink the WhatsApp account and clear its session", run: runLogout},
 		{name: "ask", args: "[--model NAME] TEXT", summary: "ask one question through the model chain (TEXT or stdin); the answering model on stderr", withFlags: askCommand},
 		{name: "chat", args: "[--as +NUMBER] [--chat ID]", summary: "talk to the bot in the terminal (one message per line; reads stdin, so it can be scripted)", withFlags: chatCommand},
 		{name: "access", args: "list|allow|deny|approve", summary: "who may talk to the bot: list, allow +NUMBER [--admin], deny +NUMBER, approve CODE [--admin]", withFlags: accessCommand},
@@ -87,8 +90,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	rest := root.Args()
 	if len(rest) == 0 {
-		printHelp(stdout, root)
-		return nil
+		rest = []string{"run"} // waclaw = waclaw run
 	}
 	if rest[0] == "help" {
 		printHelp(stdout, root)

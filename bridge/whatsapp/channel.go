@@ -1,0 +1,173 @@
+package whatsapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/types"
+	"google.golang.org/protobuf/proto"
+)
+
+// typingMax ends a typing indicator nobody turned off.
+const typingMax = 10 * time.Minute
+
+// Send delivers text to a chat, quoting quoteID when it is a message the
+// adapter has seen in that chat, and keeping the chat's disappearing-message
+// timer. A failed send is retried (with the same message id, so the
+// recipient never sees it twice) up to Options.SendAttempts times.
+func (a *Adapter) Send(ctx context.Context, chatID, text, quoteID string) (string, error) {
+	to, err := chatJID(chatID)
+	if err != nil {
+		return "", fmt.Errorf("send: %w", err)
+	}
+	msg := a.buildText(to.String(), text, quoteID)
+	id := a.cli.GenerateMessageID()
+	a.mu.Lock()
+	a.sent.put(id, struct{}{})
+	a.mu.Unlock()
+	for attempt := 1; ; attempt++ {
+		_, err = a.cli.SendMessage(ctx, to, msg, whatsmeow.SendRequestExtra{ID: id})
+		if err == nil {
+			return id, nil
+		}
+		if attempt >= a.opts.SendAttempts || !retryable(ctx, err) {
+			return "", fmt.Errorf("send to %s (attempt %d): %w", to, attempt, err)
+		}
+		a.log.Debug("whatsapp: send failed; retrying", "chat", chatID, "attempt", attempt, "err", err)
+		if err := a.sleep(ctx, time.Duration(attempt)*time.Second); err != nil {
+			return "", fmt.Errorf("send to %s: %w", to, err)
+		}
+	}
+}
+
+// buildText is the message for a reply: plain text, or extended text when
+// it quotes a message or the chat has a disappearing-message timer.
+func (a *Adapter) buildText(chat, text, quoteID string) *waE2E.Message {
+	a.mu.Lock()
+	ref, quoted := a.msgs.get(quoteID)
+	timer := a.timers[chat]
+	a.mu.Unlock()
+	quoted = quoted && quoteID != "" && ref.chat == chat
+	if quoteID != "" && !quoted {
+		a.log.Debug("whatsapp: reply not quoted: message unknown in this chat", "chat", chat, "quote", quoteID)
+	}
+	if !quoted && timer == 0 {
+		return &waE2E.Message{Conversation: proto.String(text)}
+	}
+	ci := &waE2E.ContextInfo{}
+	if quoted {
+		ci.StanzaID = proto.String(quoteID)
+		ci.Participant = proto.String(ref.sender.String())
+		ci.QuotedMessage = &waE2E.Message{Conversation: proto.String(ref.text)}
+	}
+	if timer > 0 {
+		ci.Expiration = proto.Uint32(timer)
+	}
+	return &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String(text), ContextInfo: ci}}
+}
+
+// retryable reports whether sending again may help.
+func retryable(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	for _, permanent := range []error{
+		whatsmeow.ErrNotLoggedIn, whatsmeow.ErrRecipientADJID, whatsmeow.ErrUnknownServer,
+		whatsmeow.ErrBroadcastListUnsupported, whatsmeow.ErrClientIsNil,
+		context.Canceled, context.DeadlineExceeded,
+	} {
+		if errors.Is(err, permanent) {
+			return false
+		}
+	}
+	return true
+}
+
+// Typing shows "typing..." in a chat, refreshed every
+// Options.TypingRefresh until it is turned off (or typingMax passes), or
+// clears it.
+func (a *Adapter) Typing(ctx context.Context, chatID string, on bool) error {
+	to, err := chatJID(chatID)
+	if err != nil {
+		return fmt.Errorf("typing: %w", err)
+	}
+	a.typingMu.Lock()
+	defer a.typingMu.Unlock()
+	a.mu.Lock()
+	stop := a.typing[chatID]
+	delete(a.typing, chatID)
+	a.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	if !on {
+		if err := a.cli.SendChatPresence(ctx, to, types.ChatPresencePaused, types.ChatPresenceMediaText); err != nil {
+			return fmt.Errorf("clear typing in %s: %w", to, err)
+		}
+		return nil
+	}
+	if err := a.cli.SendChatPresence(ctx, to, types.ChatPresenceComposing, types.ChatPresenceMediaText); err != nil {
+		return fmt.Errorf("show typing in %s: %w", to, err)
+	}
+	tctx, cancel := context.WithTimeout(a.ctx, typingMax)
+	a.mu.Lock()
+	a.typing[chatID] = cancel
+	a.mu.Unlock()
+	a.goBackground(func(context.Context) {
+		defer cancel()
+		t := time.NewTicker(a.opts.TypingRefresh)
+		defer t.Stop()
+		for {
+			select {
+			case <-tctx.Done():
+				return
+			case <-t.C:
+			}
+			a.typingMu.Lock()
+			if tctx.Err() == nil {
+				if err := a.cli.SendChatPresence(tctx, to, types.ChatPresenceComposing, types.ChatPresenceMediaText); err != nil {
+					a.log.Debug("whatsapp: refresh typing", "chat", chatID, "err", err)
+				}
+			}
+			a.typingMu.Unlock()
+		}
+	})
+	return nil
+}
+
+// MarkRead sends read receipts for messages from one sender in a chat.
+func (a *Adapter) MarkRead(ctx context.Context, chatID, senderID string, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	chat, err := chatJID(chatID)
+	if err != nil {
+		return fmt.Errorf("mark read: %w", err)
+	}
+	var sender types.JID
+	if senderID != "" {
+		if sender, err = types.ParseJID(senderID); err != nil {
+			return fmt.Errorf("mark read: sender %q: %w", senderID, err)
+		}
+	}
+	if err := a.cli.MarkRead(ctx, ids, a.now(), chat, sender.ToNonAD()); err != nil {
+		return fmt.Errorf("mark read in %s: %w", chat, err)
+	}
+	return nil
+}
+
+// chatJID parses a chat id from an Inbound.
+func chatJID(chatID string) (types.JID, error) {
+	j, err := types.ParseJID(chatID)
+	if err != nil {
+		return types.EmptyJID, fmt.Errorf("chat id %q: %w", chatID, err)
+	}
+	if j.User == "" {
+		return types.EmptyJID, fmt.Errorf("chat id %q: not a chat", chatID)
+	}
+	return j.ToNonAD(), nil
+}

@@ -1,0 +1,232 @@
+package whatsapp
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/types"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/testing/protocmp"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestSendBuildsMessage(t *testing.T) {
+	groupQuestion := msgEvent(group, device(alicePN, 4), extText("@bot what time is it?", &waE2E.ContextInfo{
+		MentionedJID: []string{botPN.String()}}), func(i *types.MessageInfo) { i.ID = "G1" })
+	ephemeralQuestion := msgEvent(alicePN, alicePN, &waE2E.Message{EphemeralMessage: &waE2E.FutureProofMessage{
+		Message: extText("psst", &waE2E.ContextInfo{Expiration: proto.Uint32(604800)})}}, func(i *types.MessageInfo) { i.ID = "E1" })
+
+	tests := []struct {
+		name    string
+		inbound []any // delivered first
+		chat    string
+		quote   string
+		wantTo  types.JID
+		want    *waE2E.Message
+	}{
+		{
+			name:    "DM",
+			inbound: []any{msgEvent(alicePN, alicePN, text("hi"))},
+			chat:    alicePN.String(),
+			wantTo:  alicePN,
+			want:    &waE2E.Message{Conversation: proto.String("hello there")},
+		},
+		{
+			name:    "group quote",
+			inbound: []any{groupQuestion},
+			chat:    group.String(),
+			quote:   "G1",
+			wantTo:  group,
+			want: &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{
+				Text: proto.String("hello there"),
+				ContextInfo: &waE2E.ContextInfo{
+					StanzaID:      proto.String("G1"),
+					Participant:   proto.String(alicePN.String()),
+					QuotedMessage: &waE2E.Message{Conversation: proto.String("@bot what time is it?")},
+				},
+			}},
+		},
+		{
+			name:    "quote of an unknown message is left out",
+			inbound: []any{groupQuestion},
+			chat:    group.String(),
+			quote:   "NOPE",
+			wantTo:  group,
+			want:    &waE2E.Message{Conversation: proto.String("hello there")},
+		},
+		{
+			name:    "ephemeral chat",
+			inbound: []any{ephemeralQuestion},
+			chat:    alicePN.String(),
+			wantTo:  alicePN,
+			want: &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{
+				Text:        proto.String("hello there"),
+				ContextInfo: &waE2E.ContextInfo{Expiration: proto.Uint32(604800)},
+			}},
+		},
+		{
+			name:    "ephemeral chat with a quote",
+			inbound: []any{ephemeralQuestion},
+			chat:    alicePN.String(),
+			quote:   "E1",
+			wantTo:  alicePN,
+			want: &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{
+				Text: proto.String("hello there"),
+				ContextInfo: &waE2E.ContextInfo{
+					StanzaID:      proto.String("E1"),
+					Participant:   proto.String(alicePN.String()),
+					QuotedMessage: &waE2E.Message{Conversation: proto.String("psst")},
+					Expiration:    proto.Uint32(604800),
+				},
+			}},
+		},
+		{
+			name: "timer turned off",
+			inbound: []any{ephemeralQuestion, msgEvent(alicePN, alicePN, &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
+				Type: waE2E.ProtocolMessage_EPHEMERAL_SETTING.Enum(), EphemeralExpiration: proto.Uint32(0)}})},
+			chat:   alicePN.String(),
+			wantTo: alicePN,
+			want:   &waE2E.Message{Conversation: proto.String("hello there")},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake()
+			a, _, _ := testAdapter(t, f, Options{})
+			a.SetHandler(&fakeHandler{})
+			for _, evt := range tt.inbound {
+				f.deliver(evt)
+			}
+			id, err := a.Send(t.Context(), tt.chat, "hello there", tt.quote)
+			if err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+			if len(f.sent) != 1 {
+				t.Fatalf("sent %d messages; want 1", len(f.sent))
+			}
+			got := f.sent[0]
+			if got.to != tt.wantTo || got.id != id || id == "" {
+				t.Errorf("sent to %v with id %q, Send returned %q; want %v and the same id", got.to, got.id, id, tt.wantTo)
+			}
+			if diff := cmp.Diff(tt.want, got.msg, protocmp.Transform()); diff != "" {
+				t.Errorf("message (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestSendRetries(t *testing.T) {
+	flaky := errors.New("websocket not connected")
+	tests := []struct {
+		name      string
+		errs      []error
+		wantCalls int
+		wantErr   bool
+		wantWaits []time.Duration
+	}{
+		{name: "recovers", errs: []error{flaky}, wantCalls: 2, wantWaits: []time.Duration{time.Second}},
+		{name: "bounded", errs: []error{flaky, flaky, flaky, flaky, flaky}, wantCalls: 3, wantErr: true,
+			wantWaits: []time.Duration{time.Second, 2 * time.Second}},
+		{name: "permanent", errs: []error{whatsmeow.ErrNotLoggedIn}, wantCalls: 1, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake()
+			f.sendErrs = tt.errs
+			a, sl, _ := testAdapter(t, f, Options{})
+			id, err := a.Send(t.Context(), alicePN.String(), "hi", "")
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Send() error = %v; want error %v", err, tt.wantErr)
+			}
+			if len(f.sent) != tt.wantCalls {
+				t.Errorf("SendMessage called %d times; want %d", len(f.sent), tt.wantCalls)
+			}
+			for _, s := range f.sent {
+				if s.id != f.sent[0].id {
+					t.Errorf("retry used id %q, first try %q: a retry must reuse the id", s.id, f.sent[0].id)
+				}
+			}
+			if !tt.wantErr && id != f.sent[0].id {
+				t.Errorf("Send() id = %q; want %q", id, f.sent[0].id)
+			}
+			if !slices.Equal(sl.all(), tt.wantWaits) {
+				t.Errorf("waits %v; want %v", sl.all(), tt.wantWaits)
+			}
+		})
+	}
+}
+
+func TestSendBadChat(t *testing.T) {
+	f := newFake()
+	a, _, _ := testAdapter(t, f, Options{})
+	for _, chat := range []string{"", "s.whatsapp.net"} {
+		if _, err := a.Send(t.Context(), chat, "hi", ""); err == nil {
+			t.Errorf("Send(%q) error = nil", chat)
+		}
+	}
+	if len(f.sent) != 0 {
+		t.Errorf("sent %v", f.sent)
+	}
+}
+
+func TestTyping(t *testing.T) {
+	f := newFake()
+	a, _, _ := testAdapter(t, f, Options{TypingRefresh: 5 * time.Millisecond})
+	if err := a.Typing(t.Context(), alicePN.String(), true); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		f.mu.Lock()
+		n := len(f.chatPres)
+		f.mu.Unlock()
+		if n >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("typing refreshed %d times in 5s", n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := a.Typing(t.Context(), alicePN.String(), false); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	n := len(f.chatPres)
+	last := f.chatPres[n-1]
+	f.mu.Unlock()
+	if last != (chatPresence{to: alicePN, state: types.ChatPresencePaused}) {
+		t.Errorf("last chat presence = %+v; want paused", last)
+	}
+	time.Sleep(30 * time.Millisecond)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.chatPres) != n {
+		t.Errorf("typing refreshed after it was turned off: %v", f.chatPres[n:])
+	}
+	for _, p := range f.chatPres[:n-1] {
+		if p != (chatPresence{to: alicePN, state: types.ChatPresenceComposing}) {
+			t.Errorf("chat presence %+v; want composing to Alice", p)
+		}
+	}
+}
+
+func TestMarkRead(t *testing.T) {
+	f := newFake()
+	a, _, _ := testAdapter(t, f, Options{})
+	if err := a.MarkRead(t.Context(), group.String(), "15552223333:4@s.whatsapp.net", "G1", "G2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.MarkRead(t.Context(), alicePN.String(), alicePN.String()); err != nil {
+		t.Fatal(err) // nothing to mark
+	}
+	want := []readCall{{ids: []types.MessageID{"G1", "G2"}, chat: group, sender: alicePN}}
+	if diff := cmp.Diff(want, f.reads, cmp.AllowUnexported(readCall{})); diff != "" {
+		t.Errorf("MarkRead calls (-want +got):\n%s", diff)
+	}
+}

@@ -1,0 +1,242 @@
+package whatsapp
+
+import (
+	"context"
+	"time"
+
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
+
+	"waclaw/bridge"
+)
+
+// Why a message is not passed to the bridge. Each is deliberate.
+const (
+	ignoreEmpty         = "empty event"
+	ignoreStatus        = "status broadcast"
+	ignoreBroadcastList = "broadcast list"
+	ignoreNewsletter    = "newsletter"
+	ignoreBot           = "sent by a bot"
+	ignoreReaction      = "reaction"
+	ignoreRevoke        = "revoke"
+	ignoreEdit          = "edit"
+	ignoreProtocol      = "protocol message"
+	ignoreOwnElsewhere  = "sent by the linked account outside its self-chat"
+	ignoreOwnReply      = "the bot's own reply"
+	ignoreMedia         = "media without text"
+	ignoreNoText        = "no text"
+)
+
+// lookupTimeout bounds a LID store lookup while converting a message.
+const lookupTimeout = 5 * time.Second
+
+// inbound translates a message event into the bridge's Inbound, or returns
+// a non-empty reason why the message is ignored. For ignoreMedia the
+// Inbound names the chat and sender (for the notice) but has no text.
+func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string) {
+	if evt == nil {
+		return bridge.Inbound{}, ignoreEmpty
+	}
+	if evt.Message == nil && evt.RawMessage != nil {
+		unwrapped := *evt
+		evt = unwrapped.UnwrapRaw()
+	}
+	msg, info := evt.Message, evt.Info
+	if msg == nil {
+		return bridge.Inbound{}, ignoreEmpty
+	}
+	chat, sender := info.Chat.ToNonAD(), info.Sender.ToNonAD()
+	switch {
+	case chat == types.StatusBroadcastJID:
+		return bridge.Inbound{}, ignoreStatus
+	case chat.Server == types.BroadcastServer:
+		return bridge.Inbound{}, ignoreBroadcastList
+	case chat.Server == types.NewsletterServer:
+		return bridge.Inbound{}, ignoreNewsletter
+	case sender.IsBot() || chat.IsBot():
+		return bridge.Inbound{}, ignoreBot
+	}
+	if reason := ignoredKind(evt); reason != "" {
+		return bridge.Inbound{}, reason
+	}
+
+	pn, lid, _ := a.cli.Identity()
+	isGroup := chat.Server == types.GroupServer
+	selfChat := !isGroup && (sameUser(chat, pn) || sameUser(chat, lid))
+	fromSelf := info.IsFromMe || sameUser(sender, pn) || sameUser(sender, lid)
+	if fromSelf && !selfChat {
+		return bridge.Inbound{}, ignoreOwnElsewhere
+	}
+	a.mu.Lock()
+	_, ours := a.sent.get(info.ID)
+	a.mu.Unlock()
+	if ours {
+		return bridge.Inbound{}, ignoreOwnReply
+	}
+
+	text := textOf(msg)
+	in := bridge.Inbound{
+		ChatID:    chat.String(),
+		SenderID:  sender.String(),
+		PushName:  info.PushName,
+		Text:      text,
+		IsGroup:   isGroup,
+		FromSelf:  fromSelf,
+		SelfChat:  selfChat,
+		MessageID: info.ID,
+		Time:      info.Timestamp,
+	}
+	if text == "" {
+		if hasMedia(msg) {
+			in.SenderPhone = a.senderPhone(info, pn, lid)
+			return in, ignoreMedia // filled in for the media notice
+		}
+		return bridge.Inbound{}, ignoreNoText
+	}
+	in.SenderPhone = a.senderPhone(info, pn, lid)
+	if ci := contextInfo(msg); ci != nil {
+		in.QuotedText = quotedText(ci.GetQuotedMessage())
+		for _, m := range ci.GetMentionedJID() {
+			if j, err := types.ParseJID(m); err == nil && (sameUser(j, pn) || sameUser(j, lid)) {
+				in.MentionsMe = true
+			}
+		}
+		if ci.GetStanzaID() != "" {
+			if j, err := types.ParseJID(ci.GetParticipant()); err == nil && (sameUser(j, pn) || sameUser(j, lid)) {
+				in.RepliesToMe = true
+			}
+			a.mu.Lock()
+			if _, ok := a.sent.get(ci.GetStanzaID()); ok {
+				in.RepliesToMe = true
+			}
+			a.mu.Unlock()
+		}
+	}
+	return in, ""
+}
+
+// ignoredKind names message kinds that never reach the bridge: reactions,
+// revokes, edits and other protocol messages.
+func ignoredKind(evt *events.Message) string {
+	msg := evt.Message
+	if pm := msg.GetProtocolMessage(); pm != nil {
+		switch pm.GetType() {
+		case waE2E.ProtocolMessage_REVOKE:
+			return ignoreRevoke
+		case waE2E.ProtocolMessage_MESSAGE_EDIT:
+			return ignoreEdit
+		}
+		return ignoreProtocol
+	}
+	switch evt.Info.Edit {
+	case types.EditAttributeSenderRevoke, types.EditAttributeAdminRevoke:
+		return ignoreRevoke
+	case types.EditAttributeMessageEdit, types.EditAttributeAdminEdit:
+		return ignoreEdit
+	case types.EditAttributePinInChat:
+		return ignoreProtocol
+	}
+	if evt.IsEdit {
+		return ignoreEdit
+	}
+	if msg.GetReactionMessage() != nil || msg.GetEncReactionMessage() != nil {
+		return ignoreReaction
+	}
+	return ""
+}
+
+// senderPhone is the sender's number in E.164: from a phone-number JID,
+// else from SenderAlt, else from the LID store.
+func (a *Adapter) senderPhone(info types.MessageInfo, pn, lid types.JID) string {
+	sender := info.Sender.ToNonAD()
+	switch sender.Server {
+	case types.DefaultUserServer:
+		return phoneOf(sender)
+	case types.HiddenUserServer:
+		if sameUser(sender, lid) {
+			return phoneOf(pn)
+		}
+		if alt := info.SenderAlt.ToNonAD(); alt.Server == types.DefaultUserServer {
+			return phoneOf(alt)
+		}
+		ctx, cancel := context.WithTimeout(a.ctx, lookupTimeout)
+		defer cancel()
+		found, err := a.cli.LIDs().GetPNForLID(ctx, sender)
+		if err != nil {
+			a.log.Warn("whatsapp: look up the phone number of a LID", "lid", sender.String(), "err", err)
+			return ""
+		}
+		if found.Server == types.DefaultUserServer {
+			return phoneOf(found)
+		}
+	}
+	return ""
+}
+
+// textOf is the text of a message: its body, or a media caption.
+func textOf(m *waE2E.Message) string {
+	switch {
+	case m.GetConversation() != "":
+		return m.GetConversation()
+	case m.GetExtendedTextMessage() != nil:
+		return m.GetExtendedTextMessage().GetText()
+	case m.GetImageMessage() != nil:
+		return m.GetImageMessage().GetCaption()
+	case m.GetVideoMessage() != nil:
+		return m.GetVideoMessage().GetCaption()
+	case m.GetDocumentMessage() != nil:
+		return m.GetDocumentMessage().GetCaption()
+	}
+	return ""
+}
+
+// hasMedia reports a message the model cannot read.
+func hasMedia(m *waE2E.Message) bool {
+	return m.GetImageMessage() != nil || m.GetVideoMessage() != nil || m.GetPtvMessage() != nil ||
+		m.GetDocumentMessage() != nil || m.GetAudioMessage() != nil || m.GetStickerMessage() != nil
+}
+
+// contextInfo is the reply, mention and disappearing-timer data of the
+// message kinds that carry text.
+func contextInfo(m *waE2E.Message) *waE2E.ContextInfo {
+	switch {
+	case m.GetExtendedTextMessage() != nil:
+		return m.GetExtendedTextMessage().GetContextInfo()
+	case m.GetImageMessage() != nil:
+		return m.GetImageMessage().GetContextInfo()
+	case m.GetVideoMessage() != nil:
+		return m.GetVideoMessage().GetContextInfo()
+	case m.GetDocumentMessage() != nil:
+		return m.GetDocumentMessage().GetContextInfo()
+	case m.GetAudioMessage() != nil:
+		return m.GetAudioMessage().GetContextInfo()
+	case m.GetStickerMessage() != nil:
+		return m.GetStickerMessage().GetContextInfo()
+	}
+	return nil
+}
+
+// quotedText is the text of a quoted message, unwrapped the way whatsmeow
+// unwraps received ones.
+func quotedText(q *waE2E.Message) string {
+	if q == nil {
+		return ""
+	}
+	evt := (&events.Message{RawMessage: q}).UnwrapRaw()
+	return textOf(evt.Message)
+}
+
+// sameUser reports whether two JIDs name the same account on the same
+// server, ignoring devices. Empty JIDs never match.
+func sameUser(a, b types.JID) bool {
+	return a.User != "" && a.User == b.User && a.Server == b.Server
+}
+
+// phoneOf is the E.164 number of a phone-number JID, "" for anything else.
+func phoneOf(j types.JID) string {
+	if j.Server != types.DefaultUserServer || j.User == "" {
+		return ""
+	}
+	return "+" + j.User
+}

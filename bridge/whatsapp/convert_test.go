@@ -1,0 +1,278 @@
+package whatsapp
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"go.mau.fi/whatsmeow/proto/waCommon"
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
+	"google.golang.org/protobuf/proto"
+
+	"waclaw/bridge"
+)
+
+// msgEvent builds a received message the way whatsmeow does: the raw proto
+// in RawMessage, unwrapped by UnwrapRaw.
+func msgEvent(chat, sender types.JID, raw *waE2E.Message, edit ...func(*types.MessageInfo)) *events.Message {
+	info := types.MessageInfo{
+		MessageSource: types.MessageSource{Chat: chat, Sender: sender, IsGroup: chat.Server == types.GroupServer},
+		ID:            "M1",
+		PushName:      "Alice",
+		Timestamp:     t0,
+	}
+	for _, e := range edit {
+		e(&info)
+	}
+	return (&events.Message{Info: info, RawMessage: raw}).UnwrapRaw()
+}
+
+func text(s string) *waE2E.Message { return &waE2E.Message{Conversation: proto.String(s)} }
+
+func extText(s string, ci *waE2E.ContextInfo) *waE2E.Message {
+	return &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String(s), ContextInfo: ci}}
+}
+
+func device(j types.JID, d uint16) types.JID { j.Device = d; return j }
+
+// aliceDM is the Inbound of a plain DM from Alice with the given text.
+func aliceDM(text string) bridge.Inbound {
+	return bridge.Inbound{
+		ChatID: "15552223333@s.whatsapp.net", SenderID: "15552223333@s.whatsapp.net", SenderPhone: "+15552223333",
+		PushName: "Alice", Text: text, MessageID: "M1", Time: t0,
+	}
+}
+
+func groupMsg(text string) bridge.Inbound {
+	in := aliceDM(text)
+	in.ChatID, in.IsGroup = group.String(), true
+	return in
+}
+
+func TestInbound(t *testing.T) {
+	fromMe := func(i *types.MessageInfo) { i.IsFromMe = true }
+	lidDM := aliceDM("hi")
+	lidDM.ChatID, lidDM.SenderID = "88882223333@lid", "88882223333@lid"
+	lidUnknown := lidDM
+	lidUnknown.SenderPhone = ""
+
+	tests := []struct {
+		name   string
+		evt    *events.Message
+		lids   map[types.JID]types.JID
+		want   bridge.Inbound
+		reason string
+	}{
+		{name: "DM text", evt: msgEvent(alicePN, device(alicePN, 0), text("hi")), want: aliceDM("hi")},
+		{name: "DM from a linked device of the sender", evt: msgEvent(alicePN, device(alicePN, 12), text("hi")), want: aliceDM("hi")},
+		{
+			name: "extended text with quote",
+			evt: msgEvent(alicePN, alicePN, extText("and this?", &waE2E.ContextInfo{
+				StanzaID: proto.String("Q1"), Participant: proto.String(alicePN.String()),
+				QuotedMessage: text("earlier words"),
+			})),
+			want: func() bridge.Inbound { in := aliceDM("and this?"); in.QuotedText = "earlier words"; return in }(),
+		},
+		{
+			name: "quote of an ephemeral image caption",
+			evt: msgEvent(alicePN, alicePN, extText("this one", &waE2E.ContextInfo{
+				StanzaID: proto.String("Q1"), Participant: proto.String(alicePN.String()),
+				QuotedMessage: &waE2E.Message{EphemeralMessage: &waE2E.FutureProofMessage{Message: &waE2E.Message{
+					ImageMessage: &waE2E.ImageMessage{Caption: proto.String("a cat")}}}},
+			})),
+			want: func() bridge.Inbound { in := aliceDM("this one"); in.QuotedText = "a cat"; return in }(),
+		},
+		{
+			name: "image caption",
+			evt:  msgEvent(alicePN, alicePN, &waE2E.Message{ImageMessage: &waE2E.ImageMessage{Caption: proto.String("what is this")}}),
+			want: aliceDM("what is this"),
+		},
+		{
+			name: "video caption",
+			evt:  msgEvent(alicePN, alicePN, &waE2E.Message{VideoMessage: &waE2E.VideoMessage{Caption: proto.String("look")}}),
+			want: aliceDM("look"),
+		},
+		{
+			name: "document with caption",
+			evt: msgEvent(alicePN, alicePN, &waE2E.Message{DocumentWithCaptionMessage: &waE2E.FutureProofMessage{Message: &waE2E.Message{
+				DocumentMessage: &waE2E.DocumentMessage{Caption: proto.String("summarise"), FileName: proto.String("a.pdf")}}}}),
+			want: aliceDM("summarise"),
+		},
+		{
+			name: "ephemeral",
+			evt: msgEvent(alicePN, alicePN, &waE2E.Message{EphemeralMessage: &waE2E.FutureProofMessage{Message: extText("secret",
+				&waE2E.ContextInfo{Expiration: proto.Uint32(604800)})}}),
+			want: aliceDM("secret"),
+		},
+		{
+			name: "ephemeral, not yet unwrapped",
+			evt: &events.Message{Info: msgEvent(alicePN, alicePN, text("x")).Info, RawMessage: &waE2E.Message{
+				EphemeralMessage: &waE2E.FutureProofMessage{Message: text("secret")}}},
+			want: aliceDM("secret"),
+		},
+		{
+			name: "view once",
+			evt: msgEvent(alicePN, alicePN, &waE2E.Message{ViewOnceMessageV2: &waE2E.FutureProofMessage{Message: &waE2E.Message{
+				ImageMessage: &waE2E.ImageMessage{Caption: proto.String("once")}}}}),
+			want: aliceDM("once"),
+		},
+		{
+			name: "LID sender with SenderAlt",
+			evt: msgEvent(aliceLI, aliceLI, text("hi"), func(i *types.MessageInfo) {
+				i.SenderAlt = device(alicePN, 0)
+				i.AddressingMode = types.AddressingModeLID
+			}),
+			want: lidDM,
+		},
+		{
+			name: "LID sender via the LID store",
+			evt:  msgEvent(aliceLI, device(aliceLI, 3), text("hi")),
+			lids: map[types.JID]types.JID{aliceLI: alicePN},
+			want: lidDM,
+		},
+		{name: "LID sender unknown", evt: msgEvent(aliceLI, aliceLI, text("hi")), want: lidUnknown},
+		{
+			name: "group mention by phone JID",
+			evt: msgEvent(group, device(alicePN, 3), extText("@15550001111 hello", &waE2E.ContextInfo{
+				MentionedJID: []string{"15550001111@s.whatsapp.net"}})),
+			want: func() bridge.Inbound { in := groupMsg("@15550001111 hello"); in.MentionsMe = true; return in }(),
+		},
+		{
+			name: "group mention by LID",
+			evt: msgEvent(group, alicePN, extText("@99990001111 hello", &waE2E.ContextInfo{
+				MentionedJID: []string{"88882223333@lid", "99990001111@lid"}})),
+			want: func() bridge.Inbound { in := groupMsg("@99990001111 hello"); in.MentionsMe = true; return in }(),
+		},
+		{
+			name: "group mention of someone else",
+			evt: msgEvent(group, alicePN, extText("@88882223333 hello", &waE2E.ContextInfo{
+				MentionedJID: []string{"88882223333@lid"}})),
+			want: groupMsg("@88882223333 hello"),
+		},
+		{
+			name: "reply to the bot",
+			evt: msgEvent(group, alicePN, extText("why?", &waE2E.ContextInfo{
+				StanzaID: proto.String("3EB0B1"), Participant: proto.String("99990001111@lid"), QuotedMessage: text("because")})),
+			want: func() bridge.Inbound {
+				in := groupMsg("why?")
+				in.RepliesToMe, in.QuotedText = true, "because"
+				return in
+			}(),
+		},
+		{
+			name: "self chat",
+			evt:  msgEvent(botPN, device(botPN, 0), text("/status"), fromMe),
+			want: bridge.Inbound{ChatID: botPN.String(), SenderID: botPN.String(), SenderPhone: "+15550001111", PushName: "Alice",
+				Text: "/status", FromSelf: true, SelfChat: true, MessageID: "M1", Time: t0},
+		},
+		{
+			name: "self chat by LID",
+			evt:  msgEvent(botLID, device(botLID, 0), text("/status"), fromMe),
+			want: bridge.Inbound{ChatID: botLID.String(), SenderID: botLID.String(), SenderPhone: "+15550001111", PushName: "Alice",
+				Text: "/status", FromSelf: true, SelfChat: true, MessageID: "M1", Time: t0},
+		},
+		{name: "own message elsewhere", evt: msgEvent(alicePN, device(botPN, 0), text("see you"), fromMe), reason: ignoreOwnElsewhere},
+		{name: "own message in a group", evt: msgEvent(group, device(botLID, 2), text("hello all"), fromMe), reason: ignoreOwnElsewhere},
+		{name: "status broadcast", evt: msgEvent(types.StatusBroadcastJID, alicePN, text("my day")), reason: ignoreStatus},
+		{name: "broadcast list", evt: msgEvent(types.NewJID("1234", types.BroadcastServer), alicePN, text("to all")), reason: ignoreBroadcastList},
+		{name: "newsletter", evt: msgEvent(types.NewJID("120363000000000002", types.NewsletterServer), types.EmptyJID, text("news")), reason: ignoreNewsletter},
+		{name: "bot", evt: msgEvent(types.NewMetaAIJID, types.NewMetaAIJID, text("beep")), reason: ignoreBot},
+		{
+			name: "reaction",
+			evt: msgEvent(alicePN, alicePN, &waE2E.Message{ReactionMessage: &waE2E.ReactionMessage{
+				Key: &waCommon.MessageKey{ID: proto.String("3EB0B1")}, Text: proto.String("👍")}}),
+			reason: ignoreReaction,
+		},
+		{
+			name: "revoke",
+			evt: msgEvent(alicePN, alicePN, &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
+				Type: waE2E.ProtocolMessage_REVOKE.Enum(), Key: &waCommon.MessageKey{ID: proto.String("M0")}}},
+				func(i *types.MessageInfo) { i.Edit = types.EditAttributeSenderRevoke }),
+			reason: ignoreRevoke,
+		},
+		{
+			name: "edit",
+			evt: msgEvent(alicePN, alicePN, &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
+				Type: waE2E.ProtocolMessage_MESSAGE_EDIT.Enum(), Key: &waCommon.MessageKey{ID: proto.String("M0")},
+				EditedMessage: text("fixed typo")}},
+				func(i *types.MessageInfo) { i.Edit = types.EditAttributeMessageEdit }),
+			reason: ignoreEdit,
+		},
+		{
+			name:   "edit in the old wrapper",
+			evt:    msgEvent(alicePN, alicePN, &waE2E.Message{EditedMessage: &waE2E.FutureProofMessage{Message: text("fixed")}}),
+			reason: ignoreEdit,
+		},
+		{
+			name: "disappearing timer change",
+			evt: msgEvent(alicePN, alicePN, &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
+				Type: waE2E.ProtocolMessage_EPHEMERAL_SETTING.Enum(), EphemeralExpiration: proto.Uint32(86400)}}),
+			reason: ignoreProtocol,
+		},
+		{name: "media without caption", evt: msgEvent(alicePN, alicePN, &waE2E.Message{ImageMessage: &waE2E.ImageMessage{}}), reason: ignoreMedia},
+		{name: "voice note", evt: msgEvent(alicePN, alicePN, &waE2E.Message{AudioMessage: &waE2E.AudioMessage{PTT: proto.Bool(true)}}), reason: ignoreMedia},
+		{name: "sticker", evt: msgEvent(alicePN, alicePN, &waE2E.Message{StickerMessage: &waE2E.StickerMessage{}}), reason: ignoreMedia},
+		{name: "location", evt: msgEvent(alicePN, alicePN, &waE2E.Message{LocationMessage: &waE2E.LocationMessage{}}), reason: ignoreNoText},
+		{name: "nil event", evt: nil, reason: ignoreEmpty},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake()
+			if tt.lids != nil {
+				f.lids = tt.lids
+			}
+			a, _, _ := testAdapter(t, f, Options{})
+			got, reason := a.inbound(tt.evt)
+			if reason != tt.reason {
+				t.Fatalf("inbound() reason = %q; want %q", reason, tt.reason)
+			}
+			if reason != "" {
+				return
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("inbound() mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestInboundReplyToSentMessage(t *testing.T) {
+	f := newFake()
+	a, _, _ := testAdapter(t, f, Options{})
+	id, err := a.Send(t.Context(), alicePN.String(), "an answer", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The quote names the bot's phone JID in a DM this time.
+	in, reason := a.inbound(msgEvent(alicePN, alicePN, extText("thanks", &waE2E.ContextInfo{
+		StanzaID: proto.String(id), Participant: proto.String(botPN.String()), QuotedMessage: text("an answer")})))
+	if reason != "" || !in.RepliesToMe || in.QuotedText != "an answer" {
+		t.Errorf("inbound() = %+v, %q; want a reply to the bot quoting %q", in, reason, "an answer")
+	}
+	// Only the quoted id: still a reply to the bot.
+	in, _ = a.inbound(msgEvent(group, alicePN, extText("thanks", &waE2E.ContextInfo{StanzaID: proto.String(id)})))
+	if !in.RepliesToMe {
+		t.Errorf("inbound() RepliesToMe = false for a quote of the bot's message %s", id)
+	}
+	// The bot's own message coming back (another device) is not input.
+	echo := msgEvent(botPN, botPN, text("an answer"), func(i *types.MessageInfo) { i.ID, i.IsFromMe = id, true })
+	if _, reason := a.inbound(echo); reason != ignoreOwnReply {
+		t.Errorf("inbound(echo) reason = %q; want %q", reason, ignoreOwnReply)
+	}
+}
+
+func TestInboundLIDStoreError(t *testing.T) {
+	f := newFake()
+	f.lidErr = errors.New("database is locked")
+	a, _, logs := testAdapter(t, f, Options{})
+	in, reason := a.inbound(msgEvent(aliceLI, aliceLI, text("hi")))
+	if reason != "" || in.SenderPhone != "" {
+		t.Fatalf("inbound() = %+v, %q; want the message without a phone number", in, reason)
+	}
+	if !strings.Contains(logs.String(), "database is locked") {
+		t.Errorf("log does not mention the LID store error:\n%s", logs)
+	}
+}

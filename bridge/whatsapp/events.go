@@ -1,0 +1,362 @@
+package whatsapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/store"
+	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
+
+	"waclaw/bridge"
+)
+
+// Reconnect limits for connect failures that whatsmeow does not retry.
+const (
+	maxConnectFailures = 10
+	versionTimeout     = 30 * time.Second
+	prefillTimeout     = 30 * time.Second
+	mediaNoticeEvery   = 10 * time.Minute
+)
+
+// mediaNoticeText answers a DM with only media in it.
+const mediaNoticeText = "I can only read text, so I can't see that. Could you tell me in words?"
+
+// handleEvent is the one event handler registered with whatsmeow. Its
+// result is whatsmeow's success status: false leaves a message
+// unacknowledged (with SynchronousAck), so WhatsApp delivers it again.
+func (a *Adapter) handleEvent(rawEvt any) bool {
+	a.update(func(s *State) { s.LastEvent = a.now() })
+	switch evt := rawEvt.(type) {
+	case *events.Message:
+		return a.handleMessage(evt)
+	case *events.Connected:
+		a.handleConnected()
+	case *events.PushNameSetting:
+		a.sendPresence()
+	case *events.PairSuccess:
+		a.update(func(s *State) { s.LinkedNumber = phoneOf(evt.ID.ToNonAD()) })
+	case *events.Disconnected:
+		a.update(func(s *State) { s.Connected = false })
+	case *events.KeepAliveTimeout:
+		a.log.Warn("whatsapp: keep-alive ping failed", "errors", evt.ErrorCount, "last_success", evt.LastSuccess)
+		a.update(func(s *State) { s.Degraded = true })
+	case *events.KeepAliveRestored:
+		a.update(func(s *State) { s.Degraded = false })
+	case *events.LoggedOut:
+		a.handleLoggedOut(evt)
+	case *events.StreamReplaced:
+		a.stop(StopStreamReplaced, time.Time{}, true)
+		a.goBackground(func(context.Context) { a.cli.Disconnect() })
+	case *events.TemporaryBan:
+		a.handleTemporaryBan(evt)
+	case *events.ClientOutdated:
+		a.handleClientOutdated()
+	case *events.ConnectFailure:
+		a.connectFailed(fmt.Sprintf("connect failure %s %s", evt.Reason, evt.Message))
+	case *events.OfflineSyncPreview:
+		a.log.Info("whatsapp: catching up on messages received while offline",
+			"total", evt.Total, "messages", evt.Messages, "notifications", evt.Notifications,
+			"receipts", evt.Receipts, "app_data", evt.AppDataChanges)
+	case *events.OfflineSyncCompleted:
+		a.log.Info("whatsapp: caught up on offline messages", "count", evt.Count)
+
+	case *events.QR, *events.PairError, *events.QRScannedWithoutMultidevice:
+		// Pairing: GetQRChannel reports these to Pair.
+	case *events.UndecryptableMessage:
+		// whatsmeow already asked the sender to retry.
+		a.log.Debug("whatsapp: message could not be decrypted", "id", evt.Info.ID, "chat", evt.Info.Chat.String())
+	case *events.HistorySync, *events.Receipt, *events.ChatPresence, *events.Presence,
+		*events.AppState, *events.AppStateSyncComplete, *events.Contact, *events.PushName,
+		*events.BusinessName, *events.Pin, *events.Star, *events.Mute, *events.Archive,
+		*events.MarkChatAsRead, *events.ClearChat, *events.DeleteChat, *events.DeleteForMe,
+		*events.UnarchiveChatsSetting, *events.UserStatusMute, *events.LabelEdit,
+		*events.LabelAssociationChat, *events.LabelAssociationMessage, *events.Picture,
+		*events.UserAbout, *events.IdentityChange, *events.PrivacySettings, *events.Blocklist,
+		*events.GroupInfo, *events.JoinedGroup, *events.CallOffer, *events.CallTerminate:
+		// Ignored on purpose: the bot keeps no contact list, read state or
+		// history beyond its own store, and does not take calls.
+	default:
+		a.log.Debug("whatsapp: unhandled event", "type", fmt.Sprintf("%T", rawEvt))
+	}
+	return true
+}
+
+// handleMessage passes a message to the handler and reports whether it was
+// handled: only then may whatsmeow acknowledge it.
+func (a *Adapter) handleMessage(evt *events.Message) bool {
+	in, reason := a.inbound(evt)
+	a.remember(evt, in, reason)
+	if reason != "" {
+		a.log.Debug("whatsapp: ignored message", "id", evt.Info.ID, "chat", evt.Info.Chat.String(), "reason", reason)
+		if reason == ignoreMedia {
+			a.mediaNotice(in)
+		}
+		return true
+	}
+	a.mu.Lock()
+	h := a.handler
+	a.mu.Unlock()
+	if h == nil {
+		a.log.Warn("whatsapp: message arrived before the bridge was ready; WhatsApp will deliver it again", "id", in.MessageID)
+		return false
+	}
+	if err := h.Handle(a.ctx, in); err != nil {
+		a.log.Warn("whatsapp: message not recorded; WhatsApp will deliver it again", "id", in.MessageID, "err", err)
+		return false
+	}
+	return true
+}
+
+// remember keeps what replies need: the message to quote and the chat's
+// disappearing-message timer.
+func (a *Adapter) remember(evt *events.Message, in bridge.Inbound, reason string) {
+	if evt == nil || evt.Message == nil {
+		return
+	}
+	chat := evt.Info.Chat.ToNonAD().String()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if pm := evt.Message.GetProtocolMessage(); pm != nil && pm.GetType() == waE2E.ProtocolMessage_EPHEMERAL_SETTING {
+		a.timers[chat] = pm.GetEphemeralExpiration()
+		return
+	}
+	if reason != "" && reason != ignoreMedia {
+		return
+	}
+	if ci := contextInfo(evt.Message); ci != nil {
+		a.timers[chat] = ci.GetExpiration()
+	}
+	if reason == "" {
+		a.msgs.put(in.MessageID, quoteRef{chat: chat, sender: evt.Info.Sender.ToNonAD(), text: in.Text})
+	}
+}
+
+// mediaNotice tells a DM sender, at most every mediaNoticeEvery per chat,
+// that media cannot be read.
+func (a *Adapter) mediaNotice(in bridge.Inbound) {
+	if in.IsGroup || in.FromSelf || in.ChatID == "" {
+		return
+	}
+	if a.opts.MediaNotice != nil && !a.opts.MediaNotice(in) {
+		return
+	}
+	now := a.now()
+	a.mu.Lock()
+	last, ok := a.noticed[in.ChatID]
+	if ok && now.Sub(last) < mediaNoticeEvery {
+		a.mu.Unlock()
+		return
+	}
+	a.noticed[in.ChatID] = now
+	a.mu.Unlock()
+	a.goBackground(func(ctx context.Context) {
+		if _, err := a.Send(ctx, in.ChatID, mediaNoticeText, ""); err != nil {
+			a.log.Warn("whatsapp: send the media notice", "chat", in.ChatID, "err", err)
+		}
+	})
+}
+
+// handleConnected records a healthy connection, announces the bot as
+// available and looks up the LIDs of known numbers.
+func (a *Adapter) handleConnected() {
+	pn, _, _ := a.cli.Identity()
+	now := a.now()
+	a.mu.Lock()
+	a.failures = 0
+	a.outdatedTried = false
+	a.presenceSent = false
+	a.mu.Unlock()
+	a.update(func(s *State) {
+		if n := phoneOf(pn); n != "" {
+			s.LinkedNumber = n
+		}
+		s.Connected, s.Degraded, s.LastConnected = true, false, now
+		s.Stopped, s.StopReason, s.Until, s.LastError = false, "", time.Time{}, ""
+	})
+	a.log.Info("whatsapp: connected", "number", phoneOf(pn))
+	a.sendPresence()
+	a.prefillLIDs()
+}
+
+// sendPresence marks the bot available once per connection. WhatsApp needs
+// the push name with it, which a freshly paired device learns only from
+// app state (events.PushNameSetting), so it may have to wait for that.
+func (a *Adapter) sendPresence() {
+	_, _, name := a.cli.Identity()
+	a.mu.Lock()
+	if a.presenceSent || !a.state.Connected {
+		a.mu.Unlock()
+		return
+	}
+	if name == "" {
+		a.mu.Unlock()
+		a.log.Debug("whatsapp: presence waits for the push name")
+		return
+	}
+	a.presenceSent = true
+	a.mu.Unlock()
+	if err := a.cli.SendPresence(a.ctx, types.PresenceAvailable); err != nil {
+		a.mu.Lock()
+		a.presenceSent = false
+		a.mu.Unlock()
+		a.log.Warn("whatsapp: send available presence", "err", err)
+	}
+}
+
+// prefillLIDs asks WhatsApp for the LIDs of the known numbers; whatsmeow's
+// GetUserInfo stores the mappings, so a LID-addressed message from them
+// resolves to their number.
+func (a *Adapter) prefillLIDs() {
+	var jids []types.JID
+	for _, n := range a.opts.KnownNumbers {
+		if d := digits(n); d != "" {
+			jids = append(jids, types.NewJID(d, types.DefaultUserServer))
+		}
+	}
+	if len(jids) == 0 {
+		return
+	}
+	a.goBackground(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, prefillTimeout)
+		defer cancel()
+		if _, err := a.cli.GetUserInfo(ctx, jids); err != nil {
+			a.log.Warn("whatsapp: look up the LIDs of allowed numbers", "count", len(jids), "err", err)
+		}
+	})
+}
+
+func (a *Adapter) handleLoggedOut(evt *events.LoggedOut) {
+	a.log.Error("whatsapp: logged out; run `waclaw pair` to link again", "reason", evt.Reason.String(), "on_connect", evt.OnConnect)
+	a.update(func(s *State) { s.LinkedNumber = "" })
+	a.stop(StopLoggedOut, time.Time{}, true)
+}
+
+func (a *Adapter) handleTemporaryBan(evt *events.TemporaryBan) {
+	reason := StopReason(fmt.Sprintf("%s (%s)", StopTemporaryBan, evt.Code))
+	if evt.Expire <= 0 {
+		a.log.Error("whatsapp: temporarily banned; the ban has no end date, so waclaw stops", "code", evt.Code.String())
+		a.stop(reason, time.Time{}, true)
+		return
+	}
+	until := a.now().Add(evt.Expire)
+	a.log.Error("whatsapp: temporarily banned; reconnecting when it expires", "code", evt.Code.String(), "until", until)
+	a.stop(reason, until, false)
+	a.reconnectAfter(evt.Expire)
+}
+
+// handleClientOutdated fetches the current WhatsApp Web version once and
+// reconnects with it; if that fails or happens again, it stops.
+func (a *Adapter) handleClientOutdated() {
+	a.log.Error("whatsapp: WhatsApp rejected this client version as outdated (405)", "version", store.GetWAVersion().String())
+	a.mu.Lock()
+	tried := a.outdatedTried
+	a.outdatedTried = true
+	a.mu.Unlock()
+	if tried {
+		a.stop(StopClientOutdated, time.Time{}, true)
+		return
+	}
+	a.update(func(s *State) { s.Connected, s.LastError = false, "client version outdated" })
+	a.goBackground(func(ctx context.Context) {
+		vctx, cancel := context.WithTimeout(ctx, versionTimeout)
+		latest, err := a.fetchVersion(vctx)
+		cancel()
+		if err != nil || latest == nil || !store.GetWAVersion().LessThan(*latest) {
+			if err == nil {
+				err = errors.New("no newer version published")
+			}
+			a.log.Error("whatsapp: find the current WhatsApp Web version", "err", err)
+			a.stop(StopClientOutdated, time.Time{}, true)
+			return
+		}
+		a.log.Warn("whatsapp: retrying with the current WhatsApp Web version", "version", latest.String())
+		a.setVersion(*latest)
+		if err := a.cli.Connect(); err != nil && !errors.Is(err, whatsmeow.ErrAlreadyConnected) {
+			a.connectFailed("reconnect after a version update: " + err.Error())
+		}
+	})
+}
+
+// connectFailed backs off and reconnects, up to maxConnectFailures in a
+// row.
+func (a *Adapter) connectFailed(why string) {
+	a.mu.Lock()
+	a.failures++
+	n := a.failures
+	a.mu.Unlock()
+	a.update(func(s *State) { s.Connected, s.LastError = false, why })
+	if n > maxConnectFailures {
+		a.log.Error("whatsapp: giving up after repeated connect failures", "failures", n-1, "last", why)
+		a.stop(StopReason(fmt.Sprintf("%s (%s)", StopConnectFailed, why)), time.Time{}, true)
+		return
+	}
+	d := backoff(n)
+	a.log.Warn("whatsapp: connection failed; retrying", "in", d, "attempt", n, "reason", why)
+	a.reconnectAfter(d)
+}
+
+// backoff is the wait before reconnect attempt n (from 1).
+func backoff(n int) time.Duration {
+	steps := []time.Duration{10 * time.Second, 30 * time.Second, time.Minute, 2 * time.Minute}
+	if n-1 < len(steps) {
+		return steps[max(n-1, 0)]
+	}
+	return 5 * time.Minute
+}
+
+// reconnectAfter connects again after d, unless a reconnect is already
+// waiting or the adapter is closed.
+func (a *Adapter) reconnectAfter(d time.Duration) {
+	a.mu.Lock()
+	if a.reconnecting {
+		a.mu.Unlock()
+		return
+	}
+	a.reconnecting = true
+	a.mu.Unlock()
+	a.goBackground(func(ctx context.Context) {
+		err := a.sleep(ctx, d)
+		a.mu.Lock()
+		a.reconnecting = false
+		a.mu.Unlock()
+		if err != nil {
+			return
+		}
+		if err := a.cli.Connect(); err != nil && !errors.Is(err, whatsmeow.ErrAlreadyConnected) {
+			a.connectFailed("reconnect: " + err.Error())
+		}
+	})
+}
+
+// stop records why the adapter stopped; a permanent stop closes Done.
+func (a *Adapter) stop(reason StopReason, until time.Time, permanent bool) {
+	a.update(func(s *State) {
+		s.Connected, s.Stopped, s.StopReason, s.Until = false, true, string(reason), until
+	})
+	if permanent {
+		a.log.Error("whatsapp: stopped", "reason", string(reason))
+		a.mu.Lock()
+		select {
+		case <-a.done:
+		default:
+			close(a.done)
+		}
+		a.mu.Unlock()
+	}
+}
+
+// digits keeps the digits of a phone number.
+func digits(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			out = append(out, s[i])
+		}
+	}
+	return string(out)
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"waclaw/bridge"
+	"waclaw/bridge/whatsapp"
+	"waclaw/store"
+)
+
+// runCommand runs the bot on WhatsApp until SIGINT or SIGTERM, pairing
+// first when no account is linked.
+func runCommand(fs *flag.FlagSet) runFunc {
+	qrPNG := fs.String("qr-png", "", "when pairing, also write each QR code to this PNG file")
+	return func(ctx context.Context, e *env) error { return runBot(ctx, e, *qrPNG) }
+}
+
+func runBot(ctx context.Context, e *env, qrPNG string) error {
+	if len(e.args) > 0 {
+		return usageError{"run takes no arguments"}
+	}
+	a, err := openApp(ctx, e.global)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	var b *bridge.Bridge
+	wa, err := whatsapp.Open(ctx, a.store.DB(), whatsapp.Options{
+		Logger:       slog.Default(),
+		KnownNumbers: slices.DeleteFunc(append(slices.Clone(a.cfg.WhatsApp.AllowFrom), a.cfg.WhatsApp.Admins...), func(n string) bool { return n == "*" }),
+		MediaNotice:  func(in bridge.Inbound) bool { return b != nil && b.Answers(ctx, in) },
+	})
+	if err != nil {
+		return err
+	}
+	defer wa.Close()
+	b = bridge.New(a.cfg, a.store, a.history, a.agent, wa, bridge.Options{})
+	wa.SetHandler(b)
+
+	if err := wa.Connect(); errors.Is(err, whatsapp.ErrNotLinked) {
+		fmt.Fprintln(e.stdout, "No WhatsApp account is linked yet: link one now.")
+		if _, err := wa.Pair(ctx, e.stdout, whatsapp.PairOptions{QRPNG: qrPNG}); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	if err := b.Start(ctx); err != nil {
+		return err
+	}
+	slog.Info("waclaw is running", "whatsapp", wa.State().Describe(time.Now()), "primary", a.cfg.Primary.Ref())
+
+	var stopped error
+	select {
+	case <-ctx.Done():
+		slog.Info("stopping: finishing the replies in progress")
+	case <-wa.Done():
+		s := wa.State()
+		stopped = fmt.Errorf("WhatsApp stopped the connection: %s", s.StopReason)
+		if s.StopReason == string(whatsapp.StopLoggedOut) {
+			stopped = errors.New("this device was logged out of WhatsApp: run `waclaw pair` to link it again")
+		}
+	}
+	drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), 45*time.Second)
+	defer cancel()
+	if err := b.Shutdown(drain); err != nil {
+		slog.Warn("shutdown", "err", err)
+	}
+	return stopped
+}
+
+// pairCommand links a WhatsApp account without starting the bot.
+func pairCommand(fs *flag.FlagSet) runFunc {
+	phone := fs.String("phone", "", "link with an 8-character code for this +NUMBER instead of a QR code")
+	qrPNG := fs.String("qr-png", "", "also write each QR code to this PNG file")
+	return func(ctx context.Context, e *env) error {
+		if len(e.args) > 0 {
+			return usageError{"pair takes no arguments"}
+		}
+		st, err := store.Open(ctx, e.global.databasePath())
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		wa, err := whatsapp.Open(ctx, st.DB(), whatsapp.Options{Logger: slog.Default()})
+		if err != nil {
+			return err
+		}
+		defer wa.Close()
+		_, err = wa.Pair(ctx, e.stdout, whatsapp.PairOptions{Phone: *phone, QRPNG: *qrPNG})
+		return err
+	}
+}
+
+// runLogout unlinks the WhatsApp account and clears the session.
+func runLogout(ctx context.Context, e *env) error {
+	if len(e.args) > 0 {
+		return usageError{"logout takes no arguments"}
+	}
+	st, err := store.Open(ctx, e.global.databasePath())
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	number, err := whatsapp.Logout(ctx, st.DB(), slog.Default())
+	if errors.Is(err, whatsapp.ErrNotLinked) {
+		fmt.Fprintln(e.stdout, "No WhatsApp account is linked: nothing to do.")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Unlinked %s and cleared the session. Run `waclaw pair` to link again.\n", number)
+	return nil
+}
