@@ -58,6 +58,9 @@ type Options struct {
 	MaxParallel int // chats answered at once; default 4
 	// DrainTimeout bounds how long Shutdown waits for turns in flight.
 	DrainTimeout time.Duration
+	// Link describes the channel's connection for /status ("linked as
+	// +1555..., connected, last event 2m ago"); nil for none.
+	Link func() string
 }
 
 // Bridge is the core. Create it with New, call Start once, then Handle for
@@ -85,13 +88,14 @@ type Bridge struct {
 	lastFail map[string]string // last fallback reason by chat, for /status
 	idle     chan struct{}     // closed when the last worker goes away
 	drain    time.Duration
+	link     func() string
 }
 
 // New builds a bridge.
 func New(cfg *config.Config, st *store.Store, history *compaction.Compactor, ag *agent.Agent, ch Channel, opts Options) *Bridge {
 	b := &Bridge{
 		cfg: cfg, store: st, history: history, agent: ag, ch: ch,
-		log: opts.Logger, now: opts.Now, sleep: opts.Sleep, drain: opts.DrainTimeout,
+		log: opts.Logger, now: opts.Now, sleep: opts.Sleep, drain: opts.DrainTimeout, link: opts.Link,
 		sent: newRecentIDs(4096), workers: map[string][]job{}, lastFail: map[string]string{},
 	}
 	if b.log == nil {

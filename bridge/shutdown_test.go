@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,5 +45,25 @@ func TestShutdownLeavesUnfinishedTurnsPending(t *testing.T) {
 	}
 	if pending, _ := h.store.InboxPending(context.Background()); len(pending) != 2 {
 		t.Errorf("a message handed in during shutdown was not kept: %d pending", len(pending))
+	}
+}
+
+// /status says how the WhatsApp link is, so "linked but silently deaf"
+// shows up where the admin looks.
+func TestStatusShowsTheLink(t *testing.T) {
+	h := newHarness(t, "")
+	quiet := slog.New(slog.DiscardHandler)
+	ag, _ := agent.New(h.cfg, agent.Options{Usage: h.store, Logger: quiet})
+	b := New(h.cfg, h.store, compaction.New(h.cfg, h.store, ag, quiet), ag, h.ch, Options{Logger: quiet, Now: h.clock.now,
+		Link: func() string { return "linked as +15550000001, disconnected, last event 2h0m0s ago" }})
+	in := h.self("/status")
+	if err := b.Handle(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Idle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.last("self"); !strings.Contains(got, "*WhatsApp:* linked as +15550000001, disconnected, last event 2h0m0s ago") {
+		t.Errorf("/status = %q", got)
 	}
 }

@@ -22,6 +22,9 @@ func (b *Bridge) status(ctx context.Context, chatID string) (string, error) {
 		source = "chosen with /model"
 	}
 	fmt.Fprintf(&sb, "*Model:* %s (%s), %s\n", m.Label(), m.Ref(), source)
+	if b.link != nil {
+		fmt.Fprintf(&sb, "*WhatsApp:* %s\n", b.link())
+	}
 	if sess.Privacy == "local" {
 		sb.WriteString("*Privacy:* local models only\n")
 	}

@@ -41,7 +41,9 @@ func runBot(ctx context.Context, e *env, qrPNG string) error {
 		return err
 	}
 	defer wa.Close()
-	b = bridge.New(a.cfg, a.store, a.history, a.agent, wa, bridge.Options{})
+	b = bridge.New(a.cfg, a.store, a.history, a.agent, wa, bridge.Options{
+		Link: func() string { return wa.State().Describe(time.Now()) },
+	})
 	wa.SetHandler(b)
 
 	if err := wa.Connect(); errors.Is(err, whatsapp.ErrNotLinked) {
