@@ -144,6 +144,11 @@ func (b *Bridge) Start(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if r == roleIgnore {
+			// Access changed while it waited (the sender was denied).
+			b.finish(ctx, it.ID, store.InboxSkipped, "sender no longer allowed")
+			continue
+		}
 		b.log.Info("resuming a message from before the restart", "inbox", it.ID, "attempts", it.Attempts)
 		b.enqueue(job{inboxID: it.ID, in: in, role: r})
 	}

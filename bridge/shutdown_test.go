@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -65,5 +66,33 @@ func TestStatusShowsTheLink(t *testing.T) {
 	}
 	if got := h.last("self"); !strings.Contains(got, "*WhatsApp:* linked as +15550000001, disconnected, last event 2h0m0s ago") {
 		t.Errorf("/status = %q", got)
+	}
+}
+
+// A message left pending by a stop is answered on the next start, unless
+// its sender was denied in the meantime.
+func TestStartResumesPendingUnlessDenied(t *testing.T) {
+	h := newHarness(t, fmt.Sprintf(`{ admins: [%q], allowFrom: ["*"] }`, owner))
+	quiet := slog.New(slog.DiscardHandler)
+	ag, _ := agent.New(h.cfg, agent.Options{Usage: h.store, Logger: quiet})
+	history := compaction.New(h.cfg, h.store, ag, quiet)
+	stopped := New(h.cfg, h.store, history, ag, h.ch, Options{Logger: quiet, Now: h.clock.now})
+	stopped.Shutdown(context.Background())
+	for _, in := range []Inbound{h.dm(friend, "still there?"), h.dm(stranger, "me too")} {
+		if err := stopped.Handle(context.Background(), in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.send(t, h.self("/deny "+stranger))
+	next := New(h.cfg, h.store, history, ag, h.ch, Options{Logger: quiet, Now: h.clock.now})
+	if err := next.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	next.Idle(context.Background())
+	if h.last(friend) != "echo: still there?" || len(h.ch.to(stranger)) != 0 {
+		t.Errorf("after restart: friend got %q, denied stranger got %v", h.last(friend), h.ch.to(stranger))
+	}
+	if pending, _ := h.store.InboxPending(context.Background()); len(pending) != 0 {
+		t.Errorf("%d messages still pending", len(pending))
 	}
 }
