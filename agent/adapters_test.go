@@ -366,3 +366,25 @@ func TestToolRoundTripThroughEachAPI(t *testing.T) {
 		})
 	}
 }
+
+// Small prompts are speed on local hardware: "hi" with the default system
+// prompt is a request of a few KB at most (OpenClaw sends about 60 KB).
+func TestOneLineRequestIsSmall(t *testing.T) {
+	srv := agenttest.New(t, agenttest.LMStudio, "m")
+	cfg, err := config.Parse("t", []byte(fmt.Sprintf(`{models: {mode: "replace", providers: {p: {baseUrl: %q, api: "openai-responses", models: [{id: "m"}]}}}}`, srv.URL)), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(cfg, Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Reply(context.Background(), Conversation{Messages: []Item{{Kind: ItemMessage, Role: RoleUser, Text: "hi"}}}); err != nil {
+		t.Fatal(err)
+	}
+	n := len(srv.Requests()[0].Body)
+	t.Logf("request body for %q: %d bytes", "hi", n)
+	if n > 2048 || len(config.DefaultSystemPrompt) > 1024 {
+		t.Errorf("request for \"hi\" is %d bytes (system prompt %d); want well under the few-KB budget", n, len(config.DefaultSystemPrompt))
+	}
+}
