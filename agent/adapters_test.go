@@ -184,14 +184,6 @@ func TestFailureClassification(t *testing.T) {
 	}
 }
 
-func classOf(err error) Class {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Class
-	}
-	return 0
-}
-
 func TestVLLMLegacyOverflowAndUnknownModel(t *testing.T) {
 	srv := agenttest.New(t, agenttest.VLLM, "m")
 	srv.SetLegacyErrors(true)

@@ -41,8 +41,9 @@ type Agent struct {
 	now       func() time.Time
 	sleep     func(ctx context.Context, d time.Duration) error
 
-	mu     sync.Mutex
-	health map[string]*health // by provider id
+	mu       sync.Mutex
+	health   map[string]*health   // by provider id
+	lastUsed map[string]time.Time // last request to each provider, for keep-warm
 }
 
 // health is a provider's recent record.
@@ -56,7 +57,7 @@ type health struct {
 func New(cfg *config.Config, opts Options) (*Agent, error) {
 	a := &Agent{
 		cfg: cfg, usage: opts.Usage, log: opts.Logger, now: opts.Now, sleep: opts.Sleep,
-		providers: map[string]Provider{}, health: map[string]*health{},
+		providers: map[string]Provider{}, health: map[string]*health{}, lastUsed: map[string]time.Time{},
 	}
 	if a.log == nil {
 		a.log = slog.Default()
@@ -251,6 +252,7 @@ func (a *Agent) attempt(ctx context.Context, m *config.Model, conv Conversation,
 	maxSteps := a.cfg.Agent.MaxToolSteps + 1
 	for step := 1; step <= maxSteps; step++ {
 		out.Steps = step
+		a.touch(m.Provider.ID)
 		res, err := a.completeWaitingForLoad(ctx, prov, m, req)
 		if err != nil {
 			a.failed(ctx, conv.ChatID, m, err, usage, a.now().Sub(began), out)

@@ -2,6 +2,8 @@ package bridge
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -93,8 +95,14 @@ func (b *Bridge) answer(ctx context.Context, j job) error {
 		return err
 	}
 	b.noteFailure(in.ChatID, turn)
+	out := turn.Outcome
+	// One line per turn; never the text, and the chat only as a hash.
+	b.log.Info("turn", "chat", chatHash(in.ChatID), "model", out.Model.Ref(), "fallback", out.Reasons(),
+		"tokens_in", out.Usage.InputTokens, "tokens_out", out.Usage.OutputTokens, "cost", out.Cost,
+		"latency", out.Latency, "context_tokens", turn.ContextTokens, "compacted", turn.Compacted != nil)
+	b.log.Debug("turn text", "chat", chatHash(in.ChatID), "in", in.Text, "out", turn.Reply)
 	reply := markup.ToWhatsApp(turn.Reply)
-	if out := turn.Outcome; out.FellBack() && !in.IsGroup && b.cfg.Agent.FallbackNotice {
+	if out.FellBack() && !in.IsGroup && b.cfg.Agent.FallbackNotice {
 		reply += "\n\n_(answered by " + out.Model.Label() + ": " + out.Failures[0].Reason() + ")_"
 	}
 	quote := ""
@@ -153,4 +161,10 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string(r[:n]) + "..."
+}
+
+// chatHash names a chat in logs without its number or group id.
+func chatHash(chatID string) string {
+	sum := sha256.Sum256([]byte(chatID))
+	return hex.EncodeToString(sum[:6])
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -385,5 +386,23 @@ func TestLoadMissingAndInvalidAreDifferent(t *testing.T) {
 	}
 	if !strings.HasPrefix(err.Error(), bad+":1:") {
 		t.Errorf("Load(invalid) error = %q; want it to start with the file and line", err)
+	}
+}
+
+func TestLogValueHidesSecrets(t *testing.T) {
+	cfg, err := Parse("t", []byte(`{models: {providers: {lm: {baseUrl: "http://127.0.0.1:1/v1", apiKey: "sk-very-secret", api: "openai-responses", models: [{id: "m"}]}}}}`), env("ANTHROPIC_API_KEY", "sk-ant-secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("configuration", "config", cfg)
+	out := buf.String()
+	if strings.Contains(out, "secret") {
+		t.Errorf("a key reached the log: %s", out)
+	}
+	for _, want := range []string{"config.chain=lm/m", "config.lm.key=set", "config.anthropic.key=set", "config.openai.key=unset"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log line lacks %q: %s", want, out)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"slices"
 	"strings"
@@ -89,4 +90,28 @@ func (c *Config) refs() []string {
 		refs = append(refs, m.Ref())
 	}
 	return refs
+}
+
+// LogValue is the effective configuration for the start-up log line, with
+// every secret left out: keys appear only as set or unset.
+func (c *Config) LogValue() slog.Value {
+	var chain []string
+	for _, m := range c.Chain() {
+		chain = append(chain, m.Ref())
+	}
+	attrs := []slog.Attr{
+		slog.String("file", c.Path),
+		slog.String("chain", strings.Join(chain, " > ")),
+		slog.String("dmPolicy", c.WhatsApp.DMPolicy),
+		slog.String("compaction", c.Agent.Compaction.Mode),
+		slog.Int("maxHistoryTokens", c.Agent.Compaction.MaxHistoryTokens),
+	}
+	for _, p := range c.Providers {
+		key := "unset"
+		if p.APIKey != "" {
+			key = "set"
+		}
+		attrs = append(attrs, slog.Group(p.ID, "api", string(p.API), "baseUrl", p.BaseURL, "local", p.Local, "key", key))
+	}
+	return slog.GroupValue(attrs...)
 }

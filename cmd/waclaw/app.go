@@ -34,6 +34,7 @@ func openApp(ctx context.Context, g *globals) (*app, error) {
 		st.Close()
 		return nil, fmt.Errorf("start agent: %w", err)
 	}
+	slog.Info("configuration", "config", cfg) // secrets redacted by Config.LogValue
 	return &app{cfg: cfg, store: st, agent: ag, history: compaction.New(cfg, st, ag, slog.Default())}, nil
 }
 

@@ -57,6 +57,11 @@ func runBot(ctx context.Context, e *env, qrPNG string) error {
 	if err := b.Start(ctx); err != nil {
 		return err
 	}
+	// Local models are warmed in the background: the first message never
+	// waits for it, it just queues behind the same server.
+	ticker := time.NewTicker(time.Minute)
+	defer ticker.Stop()
+	go a.agent.KeepWarm(ctx, ticker.C)
 	slog.Info("waclaw is running", "whatsapp", wa.State().Describe(time.Now()), "primary", a.cfg.Primary.Ref())
 
 	var stopped error
