@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,4 +96,37 @@ func TestStartResumesPendingUnlessDenied(t *testing.T) {
 	if pending, _ := h.store.InboxPending(context.Background()); len(pending) != 0 {
 		t.Errorf("%d messages still pending", len(pending))
 	}
+}
+
+// The turn log line names the model and tokens but never the text or the
+// chat's number.
+func TestTurnLogHasNoText(t *testing.T) {
+	h := newHarness(t, "")
+	var buf strings.Builder
+	logger := slog.New(slog.NewTextHandler(&syncWriter{w: &buf}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ag, _ := agent.New(h.cfg, agent.Options{Usage: h.store, Logger: logger})
+	b := New(h.cfg, h.store, compaction.New(h.cfg, h.store, ag, logger), ag, h.ch, Options{Logger: logger, Now: h.clock.now})
+	if err := b.Handle(context.Background(), h.dm(friend, "my secret diagnosis")); err != nil {
+		t.Fatal(err)
+	}
+	b.Idle(context.Background())
+	b.Shutdown(context.Background())
+	out := buf.String()
+	if !strings.Contains(out, "msg=turn") || !strings.Contains(out, "model=local/m") {
+		t.Errorf("no turn line: %s", out)
+	}
+	if strings.Contains(out, "diagnosis") || strings.Contains(out, strings.TrimPrefix(friend, "+")) {
+		t.Errorf("the log shows the text or the number: %s", out)
+	}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  *strings.Builder
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
