@@ -67,6 +67,7 @@ func commands() []*command {
 		{name: "chat", args: "[--as +NUMBER] [--chat ID]", summary: "talk to the bot in the terminal (one message per line; reads stdin, so it can be scripted)", withFlags: chatCommand},
 		{name: "access", args: "list|allow|deny|approve", summary: "who may talk to the bot: list, allow +NUMBER [--admin], deny +NUMBER, approve CODE [--admin]", withFlags: accessCommand},
 		{name: "config check", args: "[FILE]", summary: "check a config file and print the setup it resolves to", run: runConfigCheck},
+		{name: "doctor", args: "[--json]", summary: "check the config, database, each model of the chain (with a warm-up) and the WhatsApp link; exit 1 if the chain cannot work", withFlags: doctorCommand},
 		{name: "models", summary: "list every model waclaw can use, with its alias and role", run: runModels},
 		{name: "version", summary: "print waclaw's version", run: runVersion},
 	}

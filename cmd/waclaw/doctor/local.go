@@ -1,0 +1,233 @@
+package doctor
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+	"go.mau.fi/whatsmeow/types"
+)
+
+// checkDataDir checks that waclaw can write where its database lives,
+// without leaving anything behind.
+func (d *doctor) checkDataDir() {
+	c := Check{Name: "data dir", Required: true}
+	defer func() { d.add(c) }()
+	dir := d.DataDir
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		// Created on first run: can it be?
+		parent := filepath.Dir(dir)
+		for parent != filepath.Dir(parent) {
+			if _, err := os.Stat(parent); err == nil {
+				break
+			}
+			parent = filepath.Dir(parent)
+		}
+		if err := probeWrite(parent); err != nil {
+			c.Status, c.Detail = Fail, fmt.Sprintf("%s does not exist and cannot be created: %v", dir, err)
+			c.Advice = "create it for the user waclaw runs as: mkdir -p -m 700 " + dir
+			return
+		}
+		c.Status, c.Detail = OK, dir+": not created yet, it is created on first run"
+		return
+	}
+	switch {
+	case err != nil:
+		c.Status, c.Detail = Fail, err.Error()
+		c.Advice = "make " + dir + " readable by the user waclaw runs as, or choose another --data-dir"
+		return
+	case !fi.IsDir():
+		c.Status, c.Detail = Fail, dir+" is not a directory"
+		c.Advice = "move it away, or choose another --data-dir"
+		return
+	}
+	if err := probeWrite(dir); err != nil {
+		c.Status, c.Detail = Fail, fmt.Sprintf("cannot write in %s: %v", dir, err)
+		c.Advice = "make it writable by the user waclaw runs as (chown -R USER " + dir + "); under systemd, list it in ReadWritePaths="
+		return
+	}
+	c.Status, c.Detail = OK, dir+" (writable)"
+}
+
+// probeWrite creates and removes a directory in dir: the same test a
+// file would be, and it also catches read-only mounts (systemd's
+// ProtectSystem, ProtectHome).
+func probeWrite(dir string) error {
+	tmp, err := os.MkdirTemp(dir, ".waclaw-doctor-")
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return pe.Err
+		}
+		return err
+	}
+	return os.Remove(tmp)
+}
+
+// checkDatabase opens the database read-only (a missing one is not
+// created), checks its mode, owner and integrity, and returns it open for
+// the WhatsApp check, or nil.
+func (d *doctor) checkDatabase(ctx context.Context) *sql.DB {
+	c := Check{Name: "database", Required: true}
+	defer func() { d.add(c) }()
+	path := d.Database
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		c.Status, c.Detail = Warn, path+": not created yet, it is created on first run"
+		c.Advice = "run `waclaw pair` once (it creates the database and links WhatsApp)"
+		return nil
+	case err != nil:
+		c.Status, c.Detail = Fail, err.Error()
+		c.Advice = "make " + filepath.Dir(path) + " readable by the user waclaw runs as"
+		return nil
+	case fi.IsDir():
+		c.Status, c.Detail = Fail, path+" is a directory, not a database"
+		c.Advice = "move it away, or choose another --data-dir"
+		return nil
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, d.Timeout)
+	defer cancel()
+	u := url.URL{Scheme: "file", Path: path, RawQuery: "mode=ro&_busy_timeout=5000"}
+	if !exists(path+"-wal") && !exists(path+"-shm") {
+		// No connection has the file open (WAL mode keeps both beside
+		// it while one does), and a read-only one would leave them
+		// behind: read the file as it is.
+		u.RawQuery += "&immutable=1"
+	}
+	db, err := sql.Open("sqlite3", u.String())
+	if err == nil {
+		err = db.PingContext(ctx)
+	}
+	var results []string
+	if err == nil {
+		results, err = integrityCheck(ctx, db)
+	}
+	if err != nil {
+		if db != nil {
+			db.Close()
+		}
+		c.Status = Fail
+		var serr sqlite3.Error
+		switch {
+		case errors.As(err, &serr) && serr.Code == sqlite3.ErrNotADB:
+			c.Detail = path + " is not a SQLite database (" + err.Error() + ")"
+			c.Advice = "move it away and run `waclaw pair` to start a new one (or point --data-dir at the right directory)"
+		case errors.As(err, &serr) && serr.Code == sqlite3.ErrCorrupt:
+			c.Detail = path + " is damaged (" + err.Error() + ")"
+			c.Advice = "stop waclaw, restore the file from a backup or move it away, then run `waclaw pair` to start a new one"
+		default:
+			c.Detail = path + " cannot be read: " + err.Error()
+			c.Advice = "make it readable and writable by the user waclaw runs as (chown USER " + path + ")"
+		}
+		return nil
+	}
+	if len(results) != 1 || results[0] != "ok" {
+		db.Close()
+		c.Status, c.Detail = Fail, fmt.Sprintf("%s fails PRAGMA integrity_check: %s", path, strings.Join(results, "; "))
+		c.Advice = "stop waclaw, restore the file from a backup or move it away, then run `waclaw pair` to start a new one"
+		return nil
+	}
+
+	c.Status, c.Detail = OK, fmt.Sprintf("%s: integrity ok, mode %04o", path, fi.Mode().Perm())
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
+		c.Status = Warn
+		c.Detail += fmt.Sprintf(", but owned by uid %d, not by this user (uid %d)", st.Uid, os.Getuid())
+		c.Advice = "run waclaw (and waclaw doctor) as the user that owns the database, or chown it to that user"
+	}
+	if perm := fi.Mode().Perm(); perm&^0o600 != 0 {
+		c.Status = Warn
+		c.Detail += ": other users can read your chats"
+		c.Advice = "chmod 600 " + path + " (waclaw also tightens it on its next start)"
+	}
+	return db
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// integrityCheck runs PRAGMA integrity_check and returns its first lines:
+// "ok" alone when the file is sound.
+func integrityCheck(ctx context.Context, db *sql.DB) ([]string, error) {
+	rows, err := db.QueryContext(ctx, "PRAGMA integrity_check(5)")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+const (
+	tableExistsQuery = `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`
+	deviceQuery      = `SELECT jid FROM whatsmeow_device LIMIT 1`
+	lastInboxQuery   = `SELECT coalesce(max(created_at), 0) FROM inbox`
+)
+
+// checkWhatsApp reads the linked account from whatsmeow's session tables
+// and when a message last arrived. The time of the last connection is not
+// recorded by waclaw; the newest message received is the nearest evidence
+// that the link worked.
+func (d *doctor) checkWhatsApp(ctx context.Context, db *sql.DB) {
+	c := Check{Name: "whatsapp"}
+	defer func() { d.add(c) }()
+	const pair = "run `waclaw pair` once in a terminal, as the user waclaw runs as; then start waclaw (or its service)"
+	if db == nil {
+		if _, err := os.Stat(d.Database); errors.Is(err, fs.ErrNotExist) {
+			c.Status, c.Detail, c.Advice = Warn, "not linked (no database yet)", pair
+			return
+		}
+		c.Status, c.Detail, c.Advice = Warn, "not checked: the database cannot be read", "fix the database first (see its line above)"
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.Timeout)
+	defer cancel()
+	var jid string
+	var n int
+	err := db.QueryRowContext(ctx, tableExistsQuery, "whatsmeow_device").Scan(&n)
+	if err == nil && n > 0 {
+		err = db.QueryRowContext(ctx, deviceQuery).Scan(&jid)
+	}
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && jid == "") {
+		c.Status, c.Detail, c.Advice = Warn, "not linked", pair
+		return
+	}
+	if err != nil {
+		c.Status, c.Detail = Warn, "cannot read the WhatsApp session: "+err.Error()
+		c.Advice = "stop other programs that hold the database, then run waclaw doctor again"
+		return
+	}
+	number := jid
+	if j, err := types.ParseJID(jid); err == nil {
+		number = "+" + j.User
+	}
+	c.Status, c.Detail = OK, "linked as "+number
+	var last int64
+	if db.QueryRowContext(ctx, tableExistsQuery, "inbox").Scan(&n) == nil && n > 0 &&
+		db.QueryRowContext(ctx, lastInboxQuery).Scan(&last) == nil && last > 0 {
+		at := time.UnixMilli(last)
+		c.Detail += fmt.Sprintf(", last message received %s (%s ago)", at.Format("2006-01-02 15:04"), d.Now().Sub(at).Round(time.Second))
+	} else {
+		c.Detail += ", no message received yet"
+	}
+}
