@@ -38,6 +38,9 @@ type Options struct {
 	// such sender does; the command wires it to the access policy so that
 	// strangers learn nothing.
 	MediaNotice func(in bridge.Inbound) bool
+	// OnConnected, if set, is told each time the connection comes up (the
+	// command records it for doctor).
+	OnConnected func(at time.Time)
 	// SendAttempts bounds the tries per outgoing message; default 3.
 	SendAttempts int
 	// TypingRefresh is how often "typing" is sent again while it is on

@@ -179,6 +179,9 @@ func (a *Adapter) handleConnected() {
 		s.Stopped, s.StopReason, s.Until, s.LastError = false, "", time.Time{}, ""
 	})
 	a.log.Info("whatsapp: connected", "number", phoneOf(pn))
+	if a.opts.OnConnected != nil {
+		a.opts.OnConnected(now)
+	}
 	a.sendPresence()
 	a.prefillLIDs()
 }

@@ -557,4 +557,12 @@ func TestDatabaseInUse(t *testing.T) {
 	if c := find(t, r, "whatsapp"); c.Status != OK || !strings.HasPrefix(c.Detail, "linked as +15550001111") {
 		t.Errorf("whatsapp while open = %s %q", c.Status, c.Detail)
 	}
+	// `waclaw run` records each connection; doctor reports the last one.
+	if err := st.SetSetting(t.Context(), LastConnectedKey, "2026-03-01T10:00:00Z"); err != nil {
+		t.Fatal(err)
+	}
+	r = runDoctor(t, cfg, dir)
+	if c := find(t, r, "whatsapp"); !strings.Contains(c.Detail, ", last connected ") || !strings.Contains(c.Detail, "(2h0m0s ago)") {
+		t.Errorf("whatsapp = %q; want the last connection time", c.Detail)
+	}
 }

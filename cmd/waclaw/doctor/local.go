@@ -182,12 +182,15 @@ const (
 	tableExistsQuery = `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`
 	deviceQuery      = `SELECT jid FROM whatsmeow_device LIMIT 1`
 	lastInboxQuery   = `SELECT coalesce(max(created_at), 0) FROM inbox`
+	settingQuery     = `SELECT value FROM settings WHERE key = ?`
 )
 
-// checkWhatsApp reads the linked account from whatsmeow's session tables
-// and when a message last arrived. The time of the last connection is not
-// recorded by waclaw; the newest message received is the nearest evidence
-// that the link worked.
+// LastConnectedKey is the setting `waclaw run` writes each time the
+// WhatsApp connection comes up (RFC 3339).
+const LastConnectedKey = "whatsapp.last_connected"
+
+// checkWhatsApp reads the linked account from whatsmeow's session tables,
+// when `waclaw run` last connected, and when a message last arrived.
 func (d *doctor) checkWhatsApp(ctx context.Context, db *sql.DB) {
 	c := Check{Name: "whatsapp"}
 	defer func() { d.add(c) }()
@@ -222,6 +225,12 @@ func (d *doctor) checkWhatsApp(ctx context.Context, db *sql.DB) {
 		number = "+" + j.User
 	}
 	c.Status, c.Detail = OK, "linked as "+number
+	var connected string
+	if db.QueryRowContext(ctx, settingQuery, LastConnectedKey).Scan(&connected) == nil {
+		if at, err := time.Parse(time.RFC3339, connected); err == nil {
+			c.Detail += fmt.Sprintf(", last connected %s (%s ago)", at.Local().Format("2006-01-02 15:04"), d.Now().Sub(at).Round(time.Second))
+		}
+	}
 	var last int64
 	if db.QueryRowContext(ctx, tableExistsQuery, "inbox").Scan(&n) == nil && n > 0 &&
 		db.QueryRowContext(ctx, lastInboxQuery).Scan(&last) == nil && last > 0 {
