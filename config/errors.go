@@ -1,9 +1,11 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 )
 
@@ -93,6 +95,17 @@ func Closest(s string, candidates []string) string {
 		return ""
 	}
 	return best
+}
+
+// ByCloseness returns candidates ordered by how close each is to s,
+// ignoring case, closest first (doctor lists a server's model ids so).
+func ByCloseness(s string, candidates []string) []string {
+	out := slices.Clone(candidates)
+	want := strings.ToLower(s)
+	slices.SortStableFunc(out, func(a, b string) int {
+		return cmp.Compare(editDistance(want, strings.ToLower(a)), editDistance(want, strings.ToLower(b)))
+	})
+	return out
 }
 
 func editDistance(a, b string) int {

@@ -1,7 +1,6 @@
 package doctor
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -173,7 +172,7 @@ func (d *doctor) checkListed(p *config.Provider, m *config.Model, ids []string) 
 		c.Advice = "load " + m.ID + " on the server (LM Studio: lms load " + m.ID + ")"
 		return false
 	}
-	closest := closestFirst(m.ID, ids)
+	closest := config.ByCloseness(m.ID, ids)
 	shown := closest[:min(len(closest), 5)]
 	c.Detail = fmt.Sprintf("%s is not listed; the server lists %s", m.ID, strings.Join(shown, ", "))
 	if more := len(closest) - len(shown); more > 0 {
@@ -449,37 +448,6 @@ func baseURLAdvice(p *config.Provider) string {
 		return fmt.Sprintf("check models.providers.%s.baseUrl: the server's root without /v1, such as https://api.anthropic.com", p.ID)
 	}
 	return fmt.Sprintf("check models.providers.%s.baseUrl: the API root, such as http://127.0.0.1:1234/v1", p.ID)
-}
-
-// closestFirst orders ids by edit distance to id, ignoring case.
-func closestFirst(id string, ids []string) []string {
-	out := slices.Clone(ids)
-	want := strings.ToLower(id)
-	slices.SortStableFunc(out, func(a, b string) int {
-		return cmp.Compare(editDistance(want, strings.ToLower(a)), editDistance(want, strings.ToLower(b)))
-	})
-	return out
-}
-
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 func fmtLatency(d time.Duration) string {
