@@ -134,6 +134,10 @@ func listed(list []string, number string) bool {
 // waiting, gets no answer: repeated messages do not mint codes.
 func (b *Bridge) pair(ctx context.Context, j job) (reason string, err error) {
 	number := j.in.SenderPhone
+	// Chats run in parallel: the count and the new code must be one step,
+	// or a flood of new senders gets past the cap.
+	b.pairMu.Lock()
+	defer b.pairMu.Unlock()
 	now := b.now()
 	entry, known, err := b.accessEntry(ctx, number)
 	if err != nil {

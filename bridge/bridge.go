@@ -81,6 +81,8 @@ type Bridge struct {
 	runCtx  context.Context // turns run under it; cancelled when a drain times out
 	stopRun context.CancelFunc
 
+	pairMu sync.Mutex // serialises pairing: check the cap, then mint
+
 	mu       sync.Mutex
 	workers  map[string][]job // queued jobs by chat; present while a worker runs
 	closing  bool
