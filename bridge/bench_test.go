@@ -3,11 +3,9 @@ package bridge
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"testing"
 
 	"waclaw/agent"
-	"waclaw/compaction"
 	"waclaw/config"
 )
 
@@ -22,12 +20,7 @@ func (instant) Complete(ctx context.Context, m *config.Model, req *agent.Request
 // benchBridge is a harness whose model answers instantly.
 func benchBridge(b *testing.B) *harness {
 	h := newHarness(b, `{ allowFrom: ["*"], rateLimit: { perMinute: 1000000, burst: 1000000, outboundPerMinute: 100000000, outboundBurst: 1000000 } }`)
-	quiet := slog.New(slog.DiscardHandler)
-	ag, err := agent.New(h.cfg, agent.Options{Usage: h.store, Logger: quiet, Providers: map[string]agent.Provider{"local": instant{}, "hosted": instant{}}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	h.b = New(h.cfg, h.store, compaction.New(h.cfg, h.store, ag, quiet), ag, h.ch, Options{Logger: quiet, MaxParallel: 8})
+	h.b = wire(b, h.cfg, h.store, h.ch, agent.Options{Providers: map[string]agent.Provider{"local": instant{}, "hosted": instant{}}}, Options{MaxParallel: 8})
 	return h
 }
 

@@ -3,9 +3,7 @@ package bridge
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,7 +13,6 @@ import (
 
 	"waclaw/agent"
 	"waclaw/agent/agenttest"
-	"waclaw/compaction"
 	"waclaw/config"
 	"waclaw/store"
 )
@@ -32,20 +29,6 @@ type faultHarness struct {
 	ch     *fakeChannel
 	clock  *testClock
 	br     *Bridge
-}
-
-// lastInput is the content of the last input item of a /v1/responses body.
-func lastInput(body []byte) string {
-	var req struct {
-		Input []struct {
-			Content string `json:"content"`
-		} `json:"input"`
-	}
-	json.Unmarshal(body, &req)
-	if len(req.Input) == 0 {
-		return ""
-	}
-	return req.Input[len(req.Input)-1].Content
 }
 
 // newFaultHarness builds the bridge; answerA and answerB script servers a
@@ -81,15 +64,9 @@ func newFaultHarness(t *testing.T, parallel int, answerA, answerB func(n int64, 
 	t.Cleanup(func() { st.Close() })
 	st.SetClock(h.clock.now)
 	h.store = st
-	quiet := slog.New(slog.DiscardHandler)
 	sleep := func(ctx context.Context, d time.Duration) error { h.clock.advance(d); return ctx.Err() }
-	ag, err := agent.New(cfg, agent.Options{Usage: st, Logger: quiet, Now: h.clock.now, Sleep: sleep})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.br = New(cfg, st, compaction.New(cfg, st, ag, quiet), ag, h.ch, Options{
-		Logger: quiet, Now: h.clock.now, Sleep: sleep, MaxParallel: parallel,
-	})
+	h.br = wire(t, cfg, st, h.ch, agent.Options{Now: h.clock.now, Sleep: sleep},
+		Options{Now: h.clock.now, Sleep: sleep, MaxParallel: parallel})
 	if err := h.br.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -107,16 +107,7 @@ func newHarness(t testing.TB, whatsapp string) *harness {
 	t.Helper()
 	srv := agenttest.New(t, agenttest.LMStudio, "m")
 	srv.SetResponder(func(r agenttest.Request) agenttest.Reply {
-		var body struct {
-			Input []struct {
-				Content string `json:"content"`
-			} `json:"input"`
-		}
-		json.Unmarshal(r.Body, &body)
-		if len(body.Input) == 0 {
-			return agenttest.Reply{Text: "echo"}
-		}
-		return agenttest.Reply{Text: "echo: " + body.Input[len(body.Input)-1].Content}
+		return agenttest.Reply{Text: echo(r.Body)}
 	})
 	if whatsapp == "" {
 		whatsapp = fmt.Sprintf(`{ admins: [%q], allowFrom: [%q] }`, owner, friend)
@@ -141,14 +132,9 @@ func newHarness(t testing.TB, whatsapp string) *harness {
 	t.Cleanup(func() { st.Close() })
 	clock := &testClock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
 	st.SetClock(clock.now)
-	quiet := slog.New(slog.DiscardHandler)
-	ag, err := agent.New(cfg, agent.Options{Usage: st, Logger: quiet, Now: clock.now})
-	if err != nil {
-		t.Fatal(err)
-	}
 	h := &harness{cfg: cfg, store: st, srv: srv, ch: &fakeChannel{}, clock: clock}
-	h.b = New(cfg, st, compaction.New(cfg, st, ag, quiet), ag, h.ch, Options{
-		Logger: quiet, Now: clock.now,
+	h.b = wire(t, cfg, st, h.ch, agent.Options{Now: clock.now}, Options{
+		Now:   clock.now,
 		Sleep: func(ctx context.Context, d time.Duration) error { clock.advance(d); return nil },
 	})
 	if err := h.b.Start(context.Background()); err != nil {
@@ -156,6 +142,47 @@ func newHarness(t testing.TB, whatsapp string) *harness {
 	}
 	t.Cleanup(func() { h.b.Shutdown(context.Background()) })
 	return h
+}
+
+// lastInput is the content of the last input item of a /v1/responses body.
+func lastInput(body []byte) string {
+	var req struct {
+		Input []struct {
+			Content string `json:"content"`
+		} `json:"input"`
+	}
+	json.Unmarshal(body, &req)
+	if len(req.Input) == 0 {
+		return ""
+	}
+	return req.Input[len(req.Input)-1].Content
+}
+
+// echo is the fake model's answer in these tests: the user's text, back.
+func echo(body []byte) string {
+	if in := lastInput(body); in != "" {
+		return "echo: " + in
+	}
+	return "echo"
+}
+
+// wire builds a bridge over cfg and st with a real agent and compaction.
+// The agent records usage in st; both log nowhere unless a logger is set.
+func wire(t testing.TB, cfg *config.Config, st *store.Store, ch Channel, ao agent.Options, bo Options) *Bridge {
+	t.Helper()
+	quiet := slog.New(slog.DiscardHandler)
+	if ao.Logger == nil {
+		ao.Logger = quiet
+	}
+	if bo.Logger == nil {
+		bo.Logger = quiet
+	}
+	ao.Usage = st
+	ag, err := agent.New(cfg, ao)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(cfg, st, compaction.New(cfg, st, ag, ao.Logger), ag, ch, bo)
 }
 
 // dm is a direct message from number.

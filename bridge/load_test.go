@@ -2,10 +2,8 @@ package bridge
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -17,7 +15,6 @@ import (
 
 	"waclaw/agent"
 	"waclaw/agent/agenttest"
-	"waclaw/compaction"
 	"waclaw/config"
 	"waclaw/store"
 )
@@ -98,16 +95,7 @@ func newLoadHarness(t *testing.T, chats []string, msgs int, latency time.Duratio
 	t.Helper()
 	srv := agenttest.New(t, agenttest.LMStudio, "m")
 	srv.SetResponder(func(r agenttest.Request) agenttest.Reply {
-		var body struct {
-			Input []struct {
-				Content string `json:"content"`
-			} `json:"input"`
-		}
-		json.Unmarshal(r.Body, &body)
-		if len(body.Input) == 0 {
-			return agenttest.Reply{Text: "echo", Delay: latency}
-		}
-		return agenttest.Reply{Text: "echo: " + body.Input[len(body.Input)-1].Content, Delay: latency}
+		return agenttest.Reply{Text: echo(r.Body), Delay: latency}
 	})
 	src := fmt.Sprintf(`{
 	  agents: { defaults: { model: { primary: "local/m", fallbacks: ["hosted/m"] }, models: { "hosted/m": { alias: "Hosted One" }, "local/m": { alias: "Local" } } } },
@@ -126,13 +114,8 @@ func newLoadHarness(t *testing.T, chats []string, msgs int, latency time.Duratio
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	quiet := slog.New(slog.DiscardHandler)
-	ag, err := agent.New(cfg, agent.Options{Usage: st, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
 	h := &loadHarness{store: st, srv: srv, ch: newLoadChannel(chats, msgs)}
-	h.b = New(cfg, st, compaction.New(cfg, st, ag, quiet), ag, h.ch, Options{Logger: quiet, MaxParallel: parallel})
+	h.b = wire(t, cfg, st, h.ch, agent.Options{}, Options{MaxParallel: parallel})
 	if err := h.b.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -11,19 +11,13 @@ import (
 
 	"waclaw/agent"
 	"waclaw/agent/agenttest"
-	"waclaw/compaction"
 )
 
 // A turn still running when the drain timeout ends is cancelled and stays
 // pending, to be answered on the next start; nothing is marked failed.
 func TestShutdownLeavesUnfinishedTurnsPending(t *testing.T) {
 	h := newHarness(t, "")
-	quiet := slog.New(slog.DiscardHandler)
-	ag, err := agent.New(h.cfg, agent.Options{Usage: h.store, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := New(h.cfg, h.store, compaction.New(h.cfg, h.store, ag, quiet), ag, h.ch, Options{Logger: quiet, Now: h.clock.now, DrainTimeout: 50 * time.Millisecond})
+	b := wire(t, h.cfg, h.store, h.ch, agent.Options{}, Options{Now: h.clock.now, DrainTimeout: 50 * time.Millisecond})
 	h.srv.Enqueue(agenttest.Reply{Text: "too late", Delay: time.Minute})
 	if err := b.Handle(context.Background(), h.dm(friend, "slow question")); err != nil {
 		t.Fatal(err)
@@ -54,9 +48,7 @@ func TestShutdownLeavesUnfinishedTurnsPending(t *testing.T) {
 // shows up where the admin looks.
 func TestStatusShowsTheLink(t *testing.T) {
 	h := newHarness(t, "")
-	quiet := slog.New(slog.DiscardHandler)
-	ag, _ := agent.New(h.cfg, agent.Options{Usage: h.store, Logger: quiet})
-	b := New(h.cfg, h.store, compaction.New(h.cfg, h.store, ag, quiet), ag, h.ch, Options{Logger: quiet, Now: h.clock.now,
+	b := wire(t, h.cfg, h.store, h.ch, agent.Options{}, Options{Now: h.clock.now,
 		Link: func() string { return "linked as +15550000001, disconnected, last event 2h0m0s ago" }})
 	in := h.self("/status")
 	if err := b.Handle(context.Background(), in); err != nil {
@@ -74,10 +66,7 @@ func TestStatusShowsTheLink(t *testing.T) {
 // its sender was denied in the meantime.
 func TestStartResumesPendingUnlessDenied(t *testing.T) {
 	h := newHarness(t, fmt.Sprintf(`{ admins: [%q], allowFrom: ["*"] }`, owner))
-	quiet := slog.New(slog.DiscardHandler)
-	ag, _ := agent.New(h.cfg, agent.Options{Usage: h.store, Logger: quiet})
-	history := compaction.New(h.cfg, h.store, ag, quiet)
-	stopped := New(h.cfg, h.store, history, ag, h.ch, Options{Logger: quiet, Now: h.clock.now})
+	stopped := wire(t, h.cfg, h.store, h.ch, agent.Options{}, Options{Now: h.clock.now})
 	stopped.Shutdown(context.Background())
 	for _, in := range []Inbound{h.dm(friend, "still there?"), h.dm(stranger, "me too")} {
 		if err := stopped.Handle(context.Background(), in); err != nil {
@@ -85,7 +74,7 @@ func TestStartResumesPendingUnlessDenied(t *testing.T) {
 		}
 	}
 	h.send(t, h.self("/deny "+stranger))
-	next := New(h.cfg, h.store, history, ag, h.ch, Options{Logger: quiet, Now: h.clock.now})
+	next := wire(t, h.cfg, h.store, h.ch, agent.Options{}, Options{Now: h.clock.now})
 	if err := next.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -104,8 +93,7 @@ func TestTurnLogHasNoText(t *testing.T) {
 	h := newHarness(t, "")
 	var buf strings.Builder
 	logger := slog.New(slog.NewTextHandler(&syncWriter{w: &buf}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	ag, _ := agent.New(h.cfg, agent.Options{Usage: h.store, Logger: logger})
-	b := New(h.cfg, h.store, compaction.New(h.cfg, h.store, ag, logger), ag, h.ch, Options{Logger: logger, Now: h.clock.now})
+	b := wire(t, h.cfg, h.store, h.ch, agent.Options{Logger: logger}, Options{Logger: logger, Now: h.clock.now})
 	if err := b.Handle(context.Background(), h.dm(friend, "my secret diagnosis")); err != nil {
 		t.Fatal(err)
 	}
