@@ -132,7 +132,7 @@ func listed(list []string, number string) bool {
 // pair answers an unknown sender once with a code an admin can approve.
 // A sender with a code still waiting, or any sender while three are
 // waiting, gets no answer: repeated messages do not mint codes.
-func (b *Bridge) pair(ctx context.Context, j job) (reason string, err error) {
+func (b *Bridge) pair(ctx context.Context, j job) (reason, text string, err error) {
 	number := j.in.SenderPhone
 	// Chats run in parallel: the count and the new code must be one step,
 	// or a flood of new senders gets past the cap.
@@ -141,18 +141,18 @@ func (b *Bridge) pair(ctx context.Context, j job) (reason string, err error) {
 	now := b.now()
 	entry, known, err := b.accessEntry(ctx, number)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if known && entry.State == store.AccessPending && now.Before(entry.CodeExpiresAt) {
-		return "awaiting pairing approval", nil
+		return "awaiting pairing approval", "", nil
 	}
 	n, err := b.store.PendingCount(ctx, now)
 	if err != nil {
-		return "", fmt.Errorf("count pairing requests: %w", err)
+		return "", "", fmt.Errorf("count pairing requests: %w", err)
 	}
 	if n >= maxPendingPairs {
 		b.log.Warn("pairing request ignored: too many waiting", "waiting", n)
-		return "too many pairing requests waiting", nil
+		return "too many pairing requests waiting", "", nil
 	}
 	var code string
 	for range 5 {
@@ -163,14 +163,14 @@ func (b *Bridge) pair(ctx context.Context, j job) (reason string, err error) {
 		}
 	}
 	if err != nil {
-		return "", fmt.Errorf("save pairing code: %w", err)
+		return "", "", fmt.Errorf("save pairing code: %w", err)
 	}
 	if err := b.store.SetSetting(ctx, pairChatKey(number), j.in.ChatID); err != nil {
-		return "", fmt.Errorf("save pairing chat: %w", err)
+		return "", "", fmt.Errorf("save pairing chat: %w", err)
 	}
 	b.log.Info("pairing code issued", "expires", now.Add(pairingTTL).Format(time.TimeOnly))
 	msg := fmt.Sprintf("Hi! This is a private assistant. To talk to it, ask its owner to approve this code:\n\n*%s*\n\nThe code is valid for one hour.", code)
-	return "pairing code sent", b.send(ctx, j.in.ChatID, msg, "")
+	return "pairing code sent", msg, nil
 }
 
 func pairChatKey(number string) string { return "pairchat:" + number }

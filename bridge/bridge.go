@@ -41,9 +41,13 @@ type Inbound struct {
 
 // Channel is what the bridge needs of a front end.
 type Channel interface {
-	// Send delivers text to a chat, quoting quoteID when it is not "", and
-	// returns the sent message's id.
-	Send(ctx context.Context, chatID, text, quoteID string) (string, error)
+	// NewMessageID returns a fresh id for a message the bot will send.
+	NewMessageID() string
+	// Send delivers text to a chat as message id, quoting quoteID when it
+	// is not "". The bridge records id before sending, and after a crash
+	// sends a part it has no confirmation for again under the same id: a
+	// platform that drops a repeated id (WhatsApp does) shows it once.
+	Send(ctx context.Context, chatID, id, text, quoteID string) error
 	// Typing shows or clears the typing indicator.
 	Typing(ctx context.Context, chatID string, on bool) error
 	// MarkRead marks messages as read.
@@ -181,7 +185,9 @@ func (b *Bridge) Handle(ctx context.Context, in Inbound) error {
 	id, added, err := b.store.InboxAdd(ctx, store.InboxItem{
 		ChatID: in.ChatID, SenderID: in.SenderID, MsgID: in.MessageID, Payload: payload, ReceivedAt: in.Time,
 	})
-	if err != nil {
+	if store.IsDiskFull(err) {
+		return fmt.Errorf("record message: the disk holding %s is full: free some space there (this message was not taken; nothing stored before is lost): %w", b.store.Path(), err)
+	} else if err != nil {
 		return fmt.Errorf("record message: %w", err)
 	}
 	if !added {
@@ -293,6 +299,12 @@ func (b *Bridge) Idle(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+func (b *Bridge) isClosing() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closing
 }
 
 func (b *Bridge) finish(ctx context.Context, inboxID int64, state store.InboxState, reason string) {

@@ -34,8 +34,8 @@ const helpText = `*Commands*
 /allow +NUMBER, /deny +NUMBER: who may talk to me
 /pair list, /pair approve CODE: pairing requests`
 
-// command runs an admin command and sends its reply.
-func (b *Bridge) command(ctx context.Context, j job) error {
+// command runs an admin command and returns its reply.
+func (b *Bridge) command(ctx context.Context, j job) (string, error) {
 	fields := strings.Fields(strings.TrimSpace(j.in.Text))
 	name := strings.ToLower(fields[0])
 	args := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(j.in.Text), fields[0]))
@@ -80,7 +80,7 @@ func (b *Bridge) command(ctx context.Context, j job) error {
 		b.log.Warn("command failed", "command", name, "err", err)
 		reply = "That didn't work: " + err.Error()
 	}
-	return b.send(ctx, j.in.ChatID, reply, "")
+	return reply, nil
 }
 
 func (b *Bridge) modelCommand(ctx context.Context, chatID, args string) (string, error) {
@@ -244,7 +244,7 @@ func (b *Bridge) pairCommand(ctx context.Context, args string) (string, error) {
 		return "", err
 	}
 	if chatID, ok, _ := b.store.Setting(ctx, pairChatKey(number)); ok {
-		b.sendOrLog(ctx, chatID, "You're approved! Send me a message any time.", "")
+		b.sendNow(ctx, chatID, "You're approved! Send me a message any time.")
 	}
 	return number + " is approved and has been told.", nil
 }

@@ -19,7 +19,7 @@ import (
 
 // sent is one message the fake channel delivered.
 type sent struct {
-	chat, text, quote string
+	chat, text, quote, id string
 }
 
 // fakeChannel records what the bridge sends.
@@ -31,12 +31,18 @@ type fakeChannel struct {
 	n      int
 }
 
-func (f *fakeChannel) Send(ctx context.Context, chatID, text, quoteID string) (string, error) {
+func (f *fakeChannel) NewMessageID() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.n++
-	f.sent = append(f.sent, sent{chatID, text, quoteID})
-	return fmt.Sprintf("out-%d", f.n), nil
+	return fmt.Sprintf("out-%d", f.n)
+}
+
+func (f *fakeChannel) Send(ctx context.Context, chatID, id, text, quoteID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sent = append(f.sent, sent{chatID, text, quoteID, id})
+	return nil
 }
 
 func (f *fakeChannel) Typing(ctx context.Context, chatID string, on bool) error {

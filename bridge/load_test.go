@@ -53,11 +53,16 @@ func newLoadChannel(chats []string, msgs int) *loadChannel {
 	return c
 }
 
-func (c *loadChannel) Send(ctx context.Context, chatID, text, quoteID string) (string, error) {
+func (c *loadChannel) NewMessageID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.count++
+	return fmt.Sprintf("load-out-%d", c.count)
+}
+
+func (c *loadChannel) Send(ctx context.Context, chatID, id, text, quoteID string) error {
 	now := time.Now()
 	c.mu.Lock()
-	c.count++
-	id := fmt.Sprintf("load-out-%d", c.count)
 	c.sent[chatID] = append(c.sent[chatID], loadSend{text, now})
 	w := c.wake[chatID]
 	c.mu.Unlock()
@@ -67,7 +72,7 @@ func (c *loadChannel) Send(ctx context.Context, chatID, text, quoteID string) (s
 		default:
 		}
 	}
-	return id, nil
+	return nil
 }
 
 func (c *loadChannel) Typing(ctx context.Context, chatID string, on bool) error { return nil }

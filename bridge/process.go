@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"waclaw/agent"
 	"waclaw/bridge/markup"
@@ -14,19 +15,91 @@ import (
 	"waclaw/store"
 )
 
-// process handles one job in its chat's worker.
+// process handles one job in its chat's worker. When the disk holding
+// the database is full it tells the sender once, keeps the message and
+// tries again with a growing pause until there is room.
 func (b *Bridge) process(ctx context.Context, j job) {
-	in := j.in
 	if j.role == roleNotice {
-		b.sendOrLog(ctx, in.ChatID, "You're sending messages faster than I can answer. I'll read new ones again in a minute.", "")
+		b.sendNow(ctx, j.in.ChatID, "You're sending messages faster than I can answer. I'll read new ones again in a minute.")
 		return
 	}
+	for wait := time.Second; ; wait = min(2*wait, time.Minute) {
+		err := b.run(ctx, j)
+		switch {
+		case err == nil:
+			return
+		case ctx.Err() != nil:
+			// Shutting down: the row stays pending and is answered on the
+			// next start.
+			b.log.Info("turn interrupted by shutdown; it stays pending", "inbox", j.inboxID)
+			return
+		case store.IsDiskFull(err):
+			b.log.Error("the disk holding the database is full: free some space there; the message is kept and answered once there is room",
+				"db", b.store.Path(), "inbox", j.inboxID, "retry_in", wait, "err", err)
+			if wait == time.Second {
+				b.sendNow(ctx, j.in.ChatID, diskFullNotice)
+			}
+			if b.isClosing() || b.sleep(ctx, wait) != nil {
+				return // stays pending
+			}
+		default:
+			b.log.Warn("message failed", "inbox", j.inboxID, "err", err)
+			b.finish(ctx, j.inboxID, store.InboxFailed, err.Error())
+			return
+		}
+	}
+}
+
+const diskFullNotice = "Sorry, I can't answer right now: the disk of the computer I run on is full. Your message is kept, and I'll answer it once there is room again."
+
+// reply is what a job answers, and what its inbox row becomes once the
+// answer is out.
+type reply struct {
+	text, quote string
+	state       store.InboxState
+	reason      string
+}
+
+// run takes one inbox row to its end: it works out the reply, unless an
+// earlier run recorded one and stopped before sending all of it, records
+// the reply in the outbox, sends it and finishes the row.
+func (b *Bridge) run(ctx context.Context, j job) error {
+	parts, err := b.store.Outbox(ctx, j.inboxID)
+	if err != nil {
+		return err
+	}
+	if len(parts) == 0 {
+		r, err := b.compose(ctx, j)
+		if err != nil {
+			return err
+		}
+		if r.text == "" {
+			return b.store.InboxFinish(context.WithoutCancel(ctx), j.inboxID, r.state, r.reason)
+		}
+		if parts, err = b.record(ctx, j, r); err != nil {
+			return err
+		}
+	} else {
+		b.log.Info("sending a reply recorded before the restart", "inbox", j.inboxID, "parts", len(parts))
+	}
+	if err := b.deliver(ctx, parts); err != nil {
+		return err
+	}
+	return b.store.InboxFinish(context.WithoutCancel(ctx), j.inboxID, parts[0].ThenState, parts[0].ThenReason)
+}
+
+// compose works out a job's reply: a pairing code, a command's answer or
+// the model's.
+func (b *Bridge) compose(ctx context.Context, j job) (reply, error) {
+	in := j.in
 	if age := b.now().Sub(in.Time); b.cfg.WhatsApp.StaleAfter > 0 && age > b.cfg.WhatsApp.StaleAfter {
 		// Answering hours late would confuse more than it helps.
-		b.finish(ctx, j.inboxID, store.InboxSkipped, fmt.Sprintf("stale: received %s ago", age.Round(1e9)))
-		return
+		return reply{state: store.InboxSkipped, reason: fmt.Sprintf("stale: received %s ago", age.Round(time.Second))}, nil
 	}
 	if err := b.store.InboxStart(ctx, j.inboxID); err != nil {
+		if store.IsDiskFull(err) {
+			return reply{}, err // nothing could be stored: do not ask a model yet
+		}
 		b.log.Error("update inbox", "inbox", j.inboxID, "err", err)
 	}
 	if b.cfg.WhatsApp.SendReadReceipts && !in.SelfChat {
@@ -34,51 +107,36 @@ func (b *Bridge) process(ctx context.Context, j job) {
 			b.log.Debug("mark read", "err", err)
 		}
 	}
-
-	var reason string
-	var err error
 	switch {
 	case j.role == rolePairing:
-		reason, err = b.pair(ctx, j)
+		// Never reached a model: skipped, whether or not a code went out.
+		reason, text, err := b.pair(ctx, j)
+		return reply{text: text, state: store.InboxSkipped, reason: reason}, err
 	case j.role == roleAdmin && isCommand(in.Text):
-		err = b.command(ctx, j)
-		reason = "command"
+		text, err := b.command(ctx, j)
+		return reply{text: text, state: store.InboxDone, reason: "command"}, err
 	default:
-		err = b.answer(ctx, j)
-	}
-	switch {
-	case err == nil:
-		state := store.InboxDone
-		if j.role == rolePairing {
-			state = store.InboxSkipped // never reached a model
-		}
-		b.finish(ctx, j.inboxID, state, reason)
-	case ctx.Err() != nil:
-		// Shutting down: the row stays pending and is answered on the
-		// next start.
-		b.log.Info("turn interrupted by shutdown; it stays pending", "inbox", j.inboxID)
-	default:
-		b.log.Warn("message failed", "inbox", j.inboxID, "err", err)
-		b.finish(ctx, j.inboxID, store.InboxFailed, err.Error())
+		return b.answer(ctx, j)
 	}
 }
 
-// answer runs an agent turn with the chat's history and sends the reply.
-func (b *Bridge) answer(ctx context.Context, j job) error {
+// answer runs an agent turn with the chat's history. When no model
+// answers, the reply is an apology and the row ends failed.
+func (b *Bridge) answer(ctx context.Context, j job) (reply, error) {
 	in := j.in
 	text := in.Text
 	if in.QuotedText != "" {
 		text = "(Replying to: \"" + truncate(in.QuotedText, 500) + "\")\n" + text
 	}
 	if strings.TrimSpace(text) == "" {
-		return nil // a message with nothing to answer (a sticker, a reaction)
+		return reply{state: store.InboxDone}, nil // a message with nothing to answer (a sticker, a reaction)
 	}
 	b.typing(ctx, in.ChatID, true)
 	turn, err := b.history.Reply(ctx, in.ChatID, text, in.MessageID)
 	b.typing(ctx, in.ChatID, false)
 	if err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return reply{}, ctx.Err()
 		}
 		var ce *agent.ChainError
 		if errors.As(err, &ce) {
@@ -87,12 +145,17 @@ func (b *Bridge) answer(ctx context.Context, j job) error {
 			if sess, serr := b.store.ActiveSession(ctx, in.ChatID); serr == nil && sess.Privacy == "local" {
 				msg = "Sorry, no local model could answer right now, and this chat is set to local only, so your message was not sent to a hosted model. Please try again later."
 			}
-			if serr := b.send(ctx, in.ChatID, msg, in.MessageID); serr != nil {
-				return serr
-			}
-			return fmt.Errorf("no model answered: %w", err)
+			return reply{text: msg, quote: in.MessageID, state: store.InboxFailed, reason: fmt.Sprintf("no model answered: %v", err)}, nil
 		}
-		return err
+		return reply{}, err
+	}
+	quote := ""
+	if in.IsGroup {
+		quote = in.MessageID // in a group, say whom the answer is for
+	}
+	if turn.Resumed {
+		b.log.Info("turn answered before the restart; sending the stored reply", "chat", chatHash(in.ChatID))
+		return reply{text: markup.ToWhatsApp(turn.Reply), quote: quote, state: store.InboxDone}, nil
 	}
 	b.noteFailure(in.ChatID, turn)
 	out := turn.Outcome
@@ -101,15 +164,11 @@ func (b *Bridge) answer(ctx context.Context, j job) error {
 		"tokens_in", out.Usage.InputTokens, "tokens_out", out.Usage.OutputTokens, "cost", out.Cost,
 		"latency", out.Latency, "context_tokens", turn.ContextTokens, "compacted", turn.Compacted != nil)
 	b.log.Debug("turn text", "chat", chatHash(in.ChatID), "in", in.Text, "out", turn.Reply)
-	reply := markup.ToWhatsApp(turn.Reply)
+	text = markup.ToWhatsApp(turn.Reply)
 	if out.FellBack() && !in.IsGroup && b.cfg.Agent.FallbackNotice {
-		reply += "\n\n_(answered by " + out.Model.Label() + ": " + out.Failures[0].Reason() + ")_"
+		text += "\n\n_(answered by " + out.Model.Label() + ": " + out.Failures[0].Reason() + ")_"
 	}
-	quote := ""
-	if in.IsGroup {
-		quote = in.MessageID // in a group, say whom the answer is for
-	}
-	return b.send(ctx, in.ChatID, reply, quote)
+	return reply{text: text, quote: quote, state: store.InboxDone}, nil
 }
 
 // noteFailure keeps the last fallback reason of a chat for /status.
@@ -122,30 +181,57 @@ func (b *Bridge) noteFailure(chatID string, turn *compaction.Turn) {
 	b.mu.Unlock()
 }
 
-// send splits text at the chunk limit and sends each part through the
-// outbound limiter, remembering the ids so the echoes are not taken as
-// input.
-func (b *Bridge) send(ctx context.Context, chatID, text, quoteID string) error {
-	for i, part := range markup.Split(text, b.cfg.WhatsApp.TextChunkLimit) {
+// record splits a reply at the chunk limit and writes the parts, each
+// with the id it will be sent under, to the outbox before anything is
+// sent.
+func (b *Bridge) record(ctx context.Context, j job, r reply) ([]store.OutboxPart, error) {
+	var parts []store.OutboxPart
+	for i, text := range markup.Split(r.text, b.cfg.WhatsApp.TextChunkLimit) {
+		p := store.OutboxPart{ChatID: j.in.ChatID, MsgID: b.ch.NewMessageID(), Text: text, ThenState: r.state, ThenReason: r.reason}
+		if i == 0 {
+			p.QuoteID = r.quote
+		}
+		parts = append(parts, p)
+	}
+	return b.store.OutboxAdd(context.WithoutCancel(ctx), j.inboxID, parts)
+}
+
+// deliver sends the parts not yet sent, in order, through the outbound
+// limiter, marking each once the channel has it. A part sent but not yet
+// marked when the process died goes out again under the same id.
+func (b *Bridge) deliver(ctx context.Context, parts []store.OutboxPart) error {
+	for _, p := range parts {
+		if p.Sent {
+			continue
+		}
 		if err := b.limits.waitOutbound(ctx, b.sleep); err != nil {
 			return err
 		}
-		q := ""
-		if i == 0 {
-			q = quoteID
-		}
-		id, err := b.ch.Send(ctx, chatID, part, q)
-		if err != nil {
+		b.sent.add(p.MsgID) // its echo is never input, even if it beats Send back
+		if err := b.ch.Send(ctx, p.ChatID, p.MsgID, p.Text, p.QuoteID); err != nil {
 			return fmt.Errorf("send reply: %w", err)
 		}
-		b.sent.add(id)
+		if err := b.store.OutboxSent(context.WithoutCancel(ctx), p.ID); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-func (b *Bridge) sendOrLog(ctx context.Context, chatID, text, quoteID string) {
-	if err := b.send(ctx, chatID, text, quoteID); err != nil {
-		b.log.Warn("send", "err", err)
+// sendNow sends text that belongs to no inbox row (a notice, a message to
+// another chat), with fresh ids and no record: it goes out at most once.
+func (b *Bridge) sendNow(ctx context.Context, chatID, text string) {
+	for _, part := range markup.Split(text, b.cfg.WhatsApp.TextChunkLimit) {
+		if err := b.limits.waitOutbound(ctx, b.sleep); err != nil {
+			b.log.Warn("send", "err", err)
+			return
+		}
+		id := b.ch.NewMessageID()
+		b.sent.add(id)
+		if err := b.ch.Send(ctx, chatID, id, part, ""); err != nil {
+			b.log.Warn("send", "err", err)
+			return
+		}
 	}
 }
 

@@ -55,6 +55,10 @@ type Turn struct {
 	// ContextTokens is the estimated size of the request, in the chat
 	// model's tokens.
 	ContextTokens int
+	// Resumed is set when the history already held the answer to this
+	// message (a run stored it, then stopped before sending it): Reply is
+	// that answer, no model was asked and Outcome is nil.
+	Resumed bool
 }
 
 // PrivacyLocal is a session's privacy setting when its text may only go to
@@ -87,7 +91,8 @@ func (c *Compactor) Model(sess store.Session) *config.Model {
 }
 
 // Reply answers text in chat, with the chat's history as context, and
-// stores the exchange. When the history no longer fits the budget it is
+// stores the exchange. A message whose answer is already stored (by a run
+// that stopped before sending it) gets that answer again, without a model. When the history no longer fits the budget it is
 // compacted first; when the model says the context is too long anyway, it
 // is compacted harder and the turn retried once.
 func (c *Compactor) Reply(ctx context.Context, chatID, text, platformMsgID string) (*Turn, error) {
@@ -97,6 +102,12 @@ func (c *Compactor) Reply(ctx context.Context, chatID, text, platformMsgID strin
 	}
 	m := c.Model(sess)
 	turn := &Turn{Model: m}
+	if stored, ok, err := c.store.StoredReply(ctx, sess.ID, platformMsgID); err != nil {
+		return nil, fmt.Errorf("look up an earlier answer: %w", err)
+	} else if ok {
+		turn.Reply, turn.Resumed = stored, true
+		return turn, nil
+	}
 
 	plan, err := c.prepare(ctx, sess, m, text, 1, false, turn)
 	if err != nil {

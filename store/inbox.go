@@ -139,15 +139,23 @@ func (s *Store) InboxStart(ctx context.Context, id int64) error {
 
 const inboxFinishQuery = `UPDATE inbox SET state = ?, reason = ?, updated_at = ? WHERE id = ?`
 
-// InboxFinish sets the item's state and the reason for it.
+// InboxFinish sets the item's state and the reason for it, and drops its
+// recorded reply from the outbox.
 func (s *Store) InboxFinish(ctx context.Context, id int64, state InboxState, reason string) error {
 	if !state.valid() {
 		return fmt.Errorf("finish inbox item %d: invalid state %q", id, state)
 	}
-	res, err := s.db.ExecContext(ctx, inboxFinishQuery, state, reason, millis(s.now()), id)
-	if err == nil {
-		err = checkAffected(res)
-	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, inboxFinishQuery, state, reason, millis(s.now()), id)
+		if err == nil {
+			err = checkAffected(res)
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, outboxDelete, id) // the reply is out; keep no second copy of it
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("finish inbox item %d: %w", id, err)
 	}

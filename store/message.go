@@ -90,6 +90,29 @@ func (s *Store) AppendTurn(ctx context.Context, sessionID int64, user, reply Mes
 	return userID, replyID, nil
 }
 
+// storedReplyQuery finds the answer stored right after the user message
+// with a platform id.
+const storedReplyQuery = `
+SELECT a.text FROM messages u JOIN messages a ON a.session_id = u.session_id AND a.id > u.id
+WHERE u.session_id = ? AND u.platform_msg_id = ? AND u.platform_msg_id != '' AND u.role = 'user' AND a.role = 'assistant'
+ORDER BY u.id, a.id LIMIT 1`
+
+// StoredReply returns the answer stored in a session to the user message
+// with platform id msgID; false if there is none (or msgID is "").
+func (s *Store) StoredReply(ctx context.Context, sessionID int64, msgID string) (string, bool, error) {
+	if msgID == "" {
+		return "", false, nil
+	}
+	var text string
+	err := s.db.QueryRowContext(ctx, storedReplyQuery, sessionID, msgID).Scan(&text)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	} else if err != nil {
+		return "", false, fmt.Errorf("stored reply in session %d: %w", sessionID, err)
+	}
+	return text, true, nil
+}
+
 // recentMessagesQuery walks the index messages_session_tail backwards from
 // the newest message, so its cost does not grow with the history.
 const recentMessagesQuery = `

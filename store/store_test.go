@@ -106,7 +106,7 @@ func TestOpenEmpty(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTest(t)
 
-	want := []string{"access", "inbox", "messages", "sessions", "settings", "summaries", "usage", "waclaw_version"}
+	want := []string{"access", "inbox", "messages", "outbox", "sessions", "settings", "summaries", "usage", "waclaw_version"}
 	if diff := cmp.Diff(want, tableNames(t, s.DB())); diff != "" {
 		t.Errorf("tables (-want +got):\n%s", diff)
 	}
@@ -334,5 +334,47 @@ func TestNotADatabase(t *testing.T) {
 				t.Error("file was modified")
 			}
 		})
+	}
+}
+
+// A database from the first release (schema 1) is upgraded in place and
+// keeps its history.
+func TestUpgradeFromSchema1(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "waclaw.db")
+	migs, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := createPrivate(path); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite3", dsn(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &Store{db: db, path: path, now: func() time.Time { return t0 }}
+	if err := old.migrate(ctx, migs[:1], 0); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := old.ActiveSession(ctx, "chat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := old.AppendTurn(ctx, sess.ID, Message{Text: "hello", PlatformMsgID: "M1"}, Message{Text: "hi there"}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("open a schema 1 database: %v", err)
+	}
+	defer s.Close()
+	if v, err := schemaVersion(ctx, s.DB()); err != nil || v != newestVersion(t) {
+		t.Errorf("schemaVersion after upgrade = %d, %v; want %d", v, err, newestVersion(t))
+	}
+	if got, ok, err := s.StoredReply(ctx, sess.ID, "M1"); got != "hi there" || !ok || err != nil {
+		t.Errorf("history after upgrade: StoredReply = %q, %v, %v", got, ok, err)
 	}
 }

@@ -21,14 +21,17 @@ type Console struct {
 // New returns a Console writing to out.
 func New(out io.Writer) *Console { return &Console{out: out} }
 
+// NewMessageID returns an id unique within the process.
+func (c *Console) NewMessageID() string { return fmt.Sprintf("console-out-%d", c.n.Add(1)) }
+
 // Send writes one reply, followed by a blank line.
-func (c *Console) Send(ctx context.Context, chatID, text, quoteID string) (string, error) {
+func (c *Console) Send(ctx context.Context, chatID, id, text, quoteID string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, err := fmt.Fprintf(c.out, "%s\n\n", strings.TrimRight(text, "\n")); err != nil {
-		return "", fmt.Errorf("write reply: %w", err)
+		return fmt.Errorf("write reply: %w", err)
 	}
-	return fmt.Sprintf("console-out-%d", c.n.Add(1)), nil
+	return nil
 }
 
 // Typing does nothing: the terminal shows the reply when it comes.

@@ -15,31 +15,34 @@ import (
 // typingMax ends a typing indicator nobody turned off.
 const typingMax = 10 * time.Minute
 
-// Send delivers text to a chat, quoting quoteID when it is a message the
-// adapter has seen in that chat, and keeping the chat's disappearing-message
-// timer. A failed send is retried (with the same message id, so the
-// recipient never sees it twice) up to Options.SendAttempts times.
-func (a *Adapter) Send(ctx context.Context, chatID, text, quoteID string) (string, error) {
+// NewMessageID returns a fresh WhatsApp message id.
+func (a *Adapter) NewMessageID() string { return a.cli.GenerateMessageID() }
+
+// Send delivers text to a chat as message id, quoting quoteID when it is a
+// message the adapter has seen in that chat, and keeping the chat's
+// disappearing-message timer. A failed send is retried up to
+// Options.SendAttempts times under the same id, which WhatsApp delivers
+// once: so is a send the bridge repeats after a crash.
+func (a *Adapter) Send(ctx context.Context, chatID, id, text, quoteID string) error {
 	to, err := chatJID(chatID)
 	if err != nil {
-		return "", fmt.Errorf("send: %w", err)
+		return fmt.Errorf("send: %w", err)
 	}
 	msg := a.buildText(to.String(), text, quoteID)
-	id := a.cli.GenerateMessageID()
 	a.mu.Lock()
 	a.sent.put(id, struct{}{})
 	a.mu.Unlock()
 	for attempt := 1; ; attempt++ {
 		_, err = a.cli.SendMessage(ctx, to, msg, whatsmeow.SendRequestExtra{ID: id})
 		if err == nil {
-			return id, nil
+			return nil
 		}
 		if attempt >= a.opts.SendAttempts || !retryable(ctx, err) {
-			return "", fmt.Errorf("send to %s (attempt %d): %w", to, attempt, err)
+			return fmt.Errorf("send to %s (attempt %d): %w", to, attempt, err)
 		}
 		a.log.Debug("whatsapp: send failed; retrying", "chat", chatID, "attempt", attempt, "err", err)
 		if err := a.sleep(ctx, time.Duration(attempt)*time.Second); err != nil {
-			return "", fmt.Errorf("send to %s: %w", to, err)
+			return fmt.Errorf("send to %s: %w", to, err)
 		}
 	}
 }

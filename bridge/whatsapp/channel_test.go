@@ -102,7 +102,8 @@ func TestSendBuildsMessage(t *testing.T) {
 			for _, evt := range tt.inbound {
 				f.deliver(evt)
 			}
-			id, err := a.Send(t.Context(), tt.chat, "hello there", tt.quote)
+			id := a.NewMessageID()
+			err := a.Send(t.Context(), tt.chat, id, "hello there", tt.quote)
 			if err != nil {
 				t.Fatalf("Send: %v", err)
 			}
@@ -111,7 +112,7 @@ func TestSendBuildsMessage(t *testing.T) {
 			}
 			got := f.sent[0]
 			if got.to != tt.wantTo || got.id != id || id == "" {
-				t.Errorf("sent to %v with id %q, Send returned %q; want %v and the same id", got.to, got.id, id, tt.wantTo)
+				t.Errorf("sent to %v with id %q; want %v and the id %q", got.to, got.id, tt.wantTo, id)
 			}
 			if diff := cmp.Diff(tt.want, got.msg, protocmp.Transform()); diff != "" {
 				t.Errorf("message (-want +got):\n%s", diff)
@@ -139,7 +140,8 @@ func TestSendRetries(t *testing.T) {
 			f := newFake()
 			f.sendErrs = tt.errs
 			a, sl, _ := testAdapter(t, f, Options{})
-			id, err := a.Send(t.Context(), alicePN.String(), "hi", "")
+			id := a.NewMessageID()
+			err := a.Send(t.Context(), alicePN.String(), id, "hi", "")
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("Send() error = %v; want error %v", err, tt.wantErr)
 			}
@@ -151,8 +153,8 @@ func TestSendRetries(t *testing.T) {
 					t.Errorf("retry used id %q, first try %q: a retry must reuse the id", s.id, f.sent[0].id)
 				}
 			}
-			if !tt.wantErr && id != f.sent[0].id {
-				t.Errorf("Send() id = %q; want %q", id, f.sent[0].id)
+			if id != f.sent[0].id {
+				t.Errorf("sent under id %q; want the id given, %q", f.sent[0].id, id)
 			}
 			if !slices.Equal(sl.all(), tt.wantWaits) {
 				t.Errorf("waits %v; want %v", sl.all(), tt.wantWaits)
@@ -165,7 +167,7 @@ func TestSendBadChat(t *testing.T) {
 	f := newFake()
 	a, _, _ := testAdapter(t, f, Options{})
 	for _, chat := range []string{"", "s.whatsapp.net"} {
-		if _, err := a.Send(t.Context(), chat, "hi", ""); err == nil {
+		if err := a.Send(t.Context(), chat, a.NewMessageID(), "hi", ""); err == nil {
 			t.Errorf("Send(%q) error = nil", chat)
 		}
 	}

@@ -242,8 +242,8 @@ func TestInbound(t *testing.T) {
 func TestInboundReplyToSentMessage(t *testing.T) {
 	f := newFake()
 	a, _, _ := testAdapter(t, f, Options{})
-	id, err := a.Send(t.Context(), alicePN.String(), "an answer", "")
-	if err != nil {
+	id := a.NewMessageID()
+	if err := a.Send(t.Context(), alicePN.String(), id, "an answer", ""); err != nil {
 		t.Fatal(err)
 	}
 	// The quote names the bot's phone JID in a DM this time.

@@ -155,7 +155,7 @@ func (a *Adapter) mediaNotice(in bridge.Inbound) {
 	a.noticed[in.ChatID] = now
 	a.mu.Unlock()
 	a.goBackground(func(ctx context.Context) {
-		if _, err := a.Send(ctx, in.ChatID, mediaNoticeText, ""); err != nil {
+		if err := a.Send(ctx, in.ChatID, a.NewMessageID(), mediaNoticeText, ""); err != nil {
 			a.log.Warn("whatsapp: send the media notice", "chat", in.ChatID, "err", err)
 		}
 	})
