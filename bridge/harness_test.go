@@ -2,7 +2,6 @@ package bridge
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -150,19 +149,8 @@ func newHarness(t testing.TB, whatsapp string) *harness {
 	return h
 }
 
-// lastInput is the content of the last input item of a /v1/responses body.
-func lastInput(body []byte) string {
-	var req struct {
-		Input []struct {
-			Content string `json:"content"`
-		} `json:"input"`
-	}
-	json.Unmarshal(body, &req)
-	if len(req.Input) == 0 {
-		return ""
-	}
-	return req.Input[len(req.Input)-1].Content
-}
+// lastInput is the content of the last input item of a request body.
+func lastInput(body []byte) string { return agenttest.Request{Body: body}.LastInput() }
 
 // echo is the fake model's answer in these tests: the user's text, back.
 func echo(body []byte) string {

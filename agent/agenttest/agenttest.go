@@ -277,6 +277,38 @@ func (r Request) JSON() map[string]any {
 	return m
 }
 
+// LastInput is the text of the request's last input message: the newest
+// user message in a Responses "input", a Chat Completions or an Anthropic
+// "messages" list (string content or text parts); "" if there is none.
+func (r Request) LastInput() string {
+	var req struct {
+		Input    []struct{ Content json.RawMessage } `json:"input"`
+		Messages []struct{ Content json.RawMessage } `json:"messages"`
+	}
+	if json.Unmarshal(r.Body, &req) != nil {
+		return ""
+	}
+	items := req.Input
+	if len(items) == 0 {
+		items = req.Messages
+	}
+	if len(items) == 0 {
+		return ""
+	}
+	content := items[len(items)-1].Content
+	var text string
+	if json.Unmarshal(content, &text) == nil {
+		return text
+	}
+	var parts []struct{ Text string }
+	json.Unmarshal(content, &parts)
+	var sb strings.Builder
+	for _, p := range parts {
+		sb.WriteString(p.Text)
+	}
+	return sb.String()
+}
+
 // Server is a fake model server on 127.0.0.1.
 type Server struct {
 	// URL is the base URL as a provider's baseUrl would be:

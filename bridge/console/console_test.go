@@ -3,6 +3,8 @@ package console
 import (
 	"bytes"
 	"context"
+	"errors"
+	"strings"
 	"testing"
 )
 
@@ -17,5 +19,24 @@ func TestSendWritesRepliesWithDistinctIDs(t *testing.T) {
 	}
 	if got := out.String(); got != "hello\n\nsecond\n\n" {
 		t.Errorf("output = %q", got)
+	}
+}
+
+func TestJSONLines(t *testing.T) {
+	var out bytes.Buffer
+	c := NewJSON(&out)
+	id := c.NewMessageID()
+	if other := c.NewMessageID(); other == id || !strings.HasPrefix(id, "3EB0") || len(id) != 20 {
+		t.Errorf("ids %q and %q; want two distinct WhatsApp-style ids", id, other)
+	}
+	c.Send(context.Background(), "+15550000002", id, "line one\n\"quoted\"", "IN1")
+	c.Ack("IN2", nil)
+	c.Ack("IN3", errors.New("the disk is full"))
+	want := `{"chat":"+15550000002","id":"` + id + `","text":"line one\n\"quoted\"","quote":"IN1"}
+{"ack":"IN2"}
+{"ack":"IN3","error":"the disk is full"}
+`
+	if got := out.String(); got != want {
+		t.Errorf("output:\n%s\nwant:\n%s", got, want)
 	}
 }
