@@ -50,12 +50,13 @@ type phone struct {
 	texts   map[string]string   // reply text by id
 	resent  int                 // replies that came again under an id already shown
 	changed int                 // ids that came again with other text (must stay 0)
-	errors  []string
+	refused map[string]string   // why the bot did not take a message, by id
+	errors  []string            // lines that were not JSON
 	got     chan struct{} // a new reply or ack arrived
 }
 
 func newPhone() *phone {
-	return &phone{acked: map[string]bool{}, replies: map[string][]string{}, texts: map[string]string{}, got: make(chan struct{}, 1)}
+	return &phone{acked: map[string]bool{}, refused: map[string]string{}, replies: map[string][]string{}, texts: map[string]string{}, got: make(chan struct{}, 1)}
 }
 
 // run starts waclaw chat --jsonl and reads its output until it exits.
@@ -106,7 +107,7 @@ func (p *phone) read(line []byte) {
 	}
 	switch {
 	case v.Error != "":
-		p.errors = append(p.errors, v.Ack.Ack+": "+v.Error)
+		p.refused[v.Ack.Ack] = v.Error
 	case v.Ack.Ack != "":
 		p.acked[v.Ack.Ack] = true
 	case v.Reply.ID != "":
@@ -232,8 +233,8 @@ func TestKilledUnderLoad(t *testing.T) {
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.errors) > 0 || p.changed > 0 {
-		t.Errorf("errors %q; %d ids came again with other text", p.errors, p.changed)
+	if len(p.errors) > 0 || len(p.refused) > 0 || p.changed > 0 {
+		t.Errorf("errors %q, refused %q; %d ids came again with other text", p.errors, p.refused, p.changed)
 	}
 	for chat, w := range want {
 		if got := p.replies[chat]; !slices.Equal(got, w) {
