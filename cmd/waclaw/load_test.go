@@ -52,7 +52,7 @@ type phone struct {
 	changed int                 // ids that came again with other text (must stay 0)
 	refused map[string]string   // why the bot did not take a message, by id
 	errors  []string            // lines that were not JSON
-	got     chan struct{} // a new reply or ack arrived
+	got     chan struct{}       // a new reply or ack arrived
 }
 
 func newPhone() *phone {
