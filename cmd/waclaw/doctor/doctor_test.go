@@ -266,6 +266,21 @@ func TestFailures(t *testing.T) {
 			wantAbsent: []string{"lmstudio/minimax-m2.1-gs32: warm-up"},
 		},
 		{
+			name: "disk nearly full",
+			setup: func(t *testing.T) (string, string) {
+				lm := agenttest.New(t, agenttest.LMStudio, "minimax-m2.1-gs32")
+				real := freeBytes
+				freeBytes = func(string) (uint64, error) { return 42 << 20, nil }
+				t.Cleanup(func() { freeBytes = real })
+				return lmConfig(t, lm.URL, ""), linkedDataDir(t)
+			},
+			check:  "data dir",
+			status: Warn,
+			detail: "is writable, but only 42 MB are free on its disk",
+			advice: "free some space there: on a full disk waclaw takes no new messages (WhatsApp delivers them again later) and waits to answer the ones it has; nothing stored is lost",
+			ok:     true,
+		},
+		{
 			name: "server down",
 			setup: func(t *testing.T) (string, string) {
 				return lmConfig(t, agenttest.RefusedURL(t), ""), linkedDataDir(t)

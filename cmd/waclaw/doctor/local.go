@@ -51,12 +51,36 @@ func (d *doctor) checkDataDir() {
 		c.Advice = "move it away, or choose another --data-dir"
 		return
 	}
-	if err := probeWrite(dir); err != nil {
+	if err := probeWrite(dir); errors.Is(err, syscall.ENOSPC) {
+		c.Status, c.Detail = Fail, fmt.Sprintf("cannot write in %s: the disk is full", dir)
+		c.Advice = diskFullAdvice
+		return
+	} else if err != nil {
 		c.Status, c.Detail = Fail, fmt.Sprintf("cannot write in %s: %v", dir, err)
 		c.Advice = "make it writable by the user waclaw runs as (chown -R USER " + dir + "); under systemd, list it in ReadWritePaths="
 		return
 	}
+	if free, err := freeBytes(dir); err == nil && free < lowSpace {
+		c.Status, c.Detail = Warn, fmt.Sprintf("%s is writable, but only %d MB are free on its disk", dir, free>>20)
+		c.Advice = diskFullAdvice
+		return
+	}
 	c.Status, c.Detail = OK, dir+" (writable)"
+}
+
+// lowSpace is the free space below which the data dir gets a warning.
+const lowSpace = 200 << 20
+
+const diskFullAdvice = "free some space there: on a full disk waclaw takes no new messages (WhatsApp delivers them again later) and waits to answer the ones it has; nothing stored is lost"
+
+// freeBytes is the space left to an unprivileged user on dir's
+// filesystem; a variable so tests can pretend the disk is nearly full.
+var freeBytes = func(dir string) (uint64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, err
+	}
+	return st.Bavail * uint64(st.Bsize), nil
 }
 
 // probeWrite creates and removes a directory in dir: the same test a
