@@ -131,6 +131,7 @@ type job struct {
 	inboxID int64
 	in      Inbound
 	role    role
+	resumed bool // left pending by an earlier run: part of its reply may be out
 }
 
 // Start processes the messages a previous run recorded but did not finish,
@@ -156,7 +157,7 @@ func (b *Bridge) Start(ctx context.Context) error {
 			continue
 		}
 		b.log.Info("resuming a message from before the restart", "inbox", it.ID, "attempts", it.Attempts)
-		b.enqueue(job{inboxID: it.ID, in: in, role: r})
+		b.enqueue(job{inboxID: it.ID, in: in, role: r, resumed: true})
 	}
 	return nil
 }

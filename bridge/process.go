@@ -39,6 +39,7 @@ func (b *Bridge) process(ctx context.Context, j job) {
 			if wait == time.Second {
 				b.sendNow(ctx, j.in.ChatID, diskFullNotice)
 			}
+			j.resumed = true // its reply may be recorded, even partly sent
 			if b.isClosing() || b.sleep(ctx, wait) != nil {
 				return // stays pending
 			}
@@ -64,9 +65,12 @@ type reply struct {
 // earlier run recorded one and stopped before sending all of it, records
 // the reply in the outbox, sends it and finishes the row.
 func (b *Bridge) run(ctx context.Context, j job) error {
-	parts, err := b.store.Outbox(ctx, j.inboxID)
-	if err != nil {
-		return err
+	var parts []store.OutboxPart
+	if j.resumed {
+		var err error
+		if parts, err = b.store.Outbox(ctx, j.inboxID); err != nil {
+			return err
+		}
 	}
 	if len(parts) == 0 {
 		r, err := b.compose(ctx, j)
@@ -197,10 +201,11 @@ func (b *Bridge) record(ctx context.Context, j job, r reply) ([]store.OutboxPart
 }
 
 // deliver sends the parts not yet sent, in order, through the outbound
-// limiter, marking each once the channel has it. A part sent but not yet
-// marked when the process died goes out again under the same id.
+// limiter, marking each but the last once the channel has it (finishing
+// the inbox row marks the last). A part sent but not yet marked when the
+// process died goes out again under the same id.
 func (b *Bridge) deliver(ctx context.Context, parts []store.OutboxPart) error {
-	for _, p := range parts {
+	for i, p := range parts {
 		if p.Sent {
 			continue
 		}
@@ -210,6 +215,9 @@ func (b *Bridge) deliver(ctx context.Context, parts []store.OutboxPart) error {
 		b.sent.add(p.MsgID) // its echo is never input, even if it beats Send back
 		if err := b.ch.Send(ctx, p.ChatID, p.MsgID, p.Text, p.QuoteID); err != nil {
 			return fmt.Errorf("send reply: %w", err)
+		}
+		if i == len(parts)-1 {
+			break
 		}
 		if err := b.store.OutboxSent(context.WithoutCancel(ctx), p.ID); err != nil {
 			return err
