@@ -131,8 +131,15 @@ type job struct {
 	inboxID int64
 	in      Inbound
 	role    role
-	resumed bool // left pending by an earlier run: part of its reply may be out
+	resumed bool   // left pending by an earlier run: part of its reply may be out
+	started bool   // its attempt is counted in the inbox
+	notice  string // for roleNotice: the text to send
 }
+
+// maxAttempts is how many runs may stop while answering a message before
+// the next gives up on it, so that a message that somehow kills the
+// process cannot keep it in a crash loop.
+const maxAttempts = 3
 
 // Start processes the messages a previous run recorded but did not finish,
 // in the order they arrived.
@@ -154,6 +161,12 @@ func (b *Bridge) Start(ctx context.Context) error {
 		if r == roleIgnore {
 			// Access changed while it waited (the sender was denied).
 			b.finish(ctx, it.ID, store.InboxSkipped, "sender no longer allowed")
+			continue
+		}
+		if it.Attempts >= maxAttempts {
+			b.log.Warn("giving up on a message: waclaw stopped every time while answering it", "inbox", it.ID, "attempts", it.Attempts)
+			b.finish(ctx, it.ID, store.InboxFailed, fmt.Sprintf("gave up after %d attempts: waclaw stopped each time while answering it", it.Attempts))
+			b.enqueue(job{in: in, role: roleNotice, notice: gaveUpNotice})
 			continue
 		}
 		b.log.Info("resuming a message from before the restart", "inbox", it.ID, "attempts", it.Attempts)
@@ -198,7 +211,7 @@ func (b *Bridge) Handle(ctx context.Context, in Inbound) error {
 		if ok, notify := b.limits.allowSender(senderKey(in)); !ok {
 			b.finish(ctx, id, store.InboxSkipped, "rate limited")
 			if notify {
-				b.enqueue(job{inboxID: 0, in: in, role: roleNotice})
+				b.enqueue(job{inboxID: 0, in: in, role: roleNotice, notice: rateLimitNotice})
 			}
 			return nil
 		}

@@ -20,11 +20,11 @@ import (
 // tries again with a growing pause until there is room.
 func (b *Bridge) process(ctx context.Context, j job) {
 	if j.role == roleNotice {
-		b.sendNow(ctx, j.in.ChatID, "You're sending messages faster than I can answer. I'll read new ones again in a minute.")
+		b.sendNow(ctx, j.in.ChatID, j.notice)
 		return
 	}
 	for wait := time.Second; ; wait = min(2*wait, time.Minute) {
-		err := b.run(ctx, j)
+		err := b.run(ctx, &j)
 		switch {
 		case err == nil:
 			return
@@ -51,7 +51,11 @@ func (b *Bridge) process(ctx context.Context, j job) {
 	}
 }
 
-const diskFullNotice = "Sorry, I can't answer right now: the disk of the computer I run on is full. Your message is kept, and I'll answer it once there is room again."
+const (
+	diskFullNotice  = "Sorry, I can't answer right now: the disk of the computer I run on is full. Your message is kept, and I'll answer it once there is room again."
+	rateLimitNotice = "You're sending messages faster than I can answer. I'll read new ones again in a minute."
+	gaveUpNotice    = "Sorry, something went wrong every time I tried to answer your last message, so I've stopped trying. Please send it again, perhaps in other words."
+)
 
 // reply is what a job answers, and what its inbox row becomes once the
 // answer is out.
@@ -64,7 +68,7 @@ type reply struct {
 // run takes one inbox row to its end: it works out the reply, unless an
 // earlier run recorded one and stopped before sending all of it, records
 // the reply in the outbox, sends it and finishes the row.
-func (b *Bridge) run(ctx context.Context, j job) error {
+func (b *Bridge) run(ctx context.Context, j *job) error {
 	var parts []store.OutboxPart
 	if j.resumed {
 		var err error
@@ -80,7 +84,7 @@ func (b *Bridge) run(ctx context.Context, j job) error {
 		if r.text == "" {
 			return b.store.InboxFinish(context.WithoutCancel(ctx), j.inboxID, r.state, r.reason)
 		}
-		if parts, err = b.record(ctx, j, r); err != nil {
+		if parts, err = b.record(ctx, *j, r); err != nil {
 			return err
 		}
 	} else {
@@ -94,17 +98,21 @@ func (b *Bridge) run(ctx context.Context, j job) error {
 
 // compose works out a job's reply: a pairing code, a command's answer or
 // the model's.
-func (b *Bridge) compose(ctx context.Context, j job) (reply, error) {
+func (b *Bridge) compose(ctx context.Context, j *job) (reply, error) {
 	in := j.in
 	if age := b.now().Sub(in.Time); b.cfg.WhatsApp.StaleAfter > 0 && age > b.cfg.WhatsApp.StaleAfter {
 		// Answering hours late would confuse more than it helps.
 		return reply{state: store.InboxSkipped, reason: fmt.Sprintf("stale: received %s ago", age.Round(time.Second))}, nil
 	}
-	if err := b.store.InboxStart(ctx, j.inboxID); err != nil {
-		if store.IsDiskFull(err) {
+	if !j.started { // one attempt per run, however long it waits for disk space
+		switch err := b.store.InboxStart(ctx, j.inboxID); {
+		case store.IsDiskFull(err):
 			return reply{}, err // nothing could be stored: do not ask a model yet
+		case err != nil:
+			b.log.Error("update inbox", "inbox", j.inboxID, "err", err)
+		default:
+			j.started = true
 		}
-		b.log.Error("update inbox", "inbox", j.inboxID, "err", err)
 	}
 	if b.cfg.WhatsApp.SendReadReceipts && !in.SelfChat {
 		if err := b.ch.MarkRead(ctx, in.ChatID, in.SenderID, in.MessageID); err != nil {
@@ -114,13 +122,13 @@ func (b *Bridge) compose(ctx context.Context, j job) (reply, error) {
 	switch {
 	case j.role == rolePairing:
 		// Never reached a model: skipped, whether or not a code went out.
-		reason, text, err := b.pair(ctx, j)
+		reason, text, err := b.pair(ctx, *j)
 		return reply{text: text, state: store.InboxSkipped, reason: reason}, err
 	case j.role == roleAdmin && isCommand(in.Text):
-		text, err := b.command(ctx, j)
+		text, err := b.command(ctx, *j)
 		return reply{text: text, state: store.InboxDone, reason: "command"}, err
 	default:
-		return b.answer(ctx, j)
+		return b.answer(ctx, *j)
 	}
 }
 

@@ -209,6 +209,9 @@ func TestDiskFull(t *testing.T) {
 	if d != time.Second {
 		t.Errorf("first wait for room %s; want 1s", d)
 	}
+	if it, _, _ := h.store.InboxGet(ctx, 2); it.Attempts != 1 {
+		t.Errorf("the message that waited for room has %d attempts; want 1 (waits are not attempts)", it.Attempts)
+	}
 	checkFinished(t, h)
 	var check string
 	if err := h.store.DB().QueryRow("PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
@@ -220,5 +223,52 @@ func TestDiskFull(t *testing.T) {
 	h.store.DB().QueryRow(`SELECT count(*), (SELECT text FROM messages ORDER BY id LIMIT 1) FROM messages`).Scan(&n, &first)
 	if n != 6 || first != "before the disk filled" {
 		t.Errorf("history holds %d messages (first %.30q); want the three turns, the first kept", n, first)
+	}
+}
+
+// A message that every run stopped while answering (as if it crashed the
+// process) is given up on the third restart instead of keeping the bot in
+// a crash loop: its row ends failed with the reason and the sender is told.
+func TestGiveUpAfterRepeatedCrashes(t *testing.T) {
+	h := newHarness(t, "")
+	in := h.dm(friend, "the message that kills the bot")
+	crashState(t, h, in, func(inboxID, _ int64) {
+		for range maxAttempts {
+			if err := h.store.InboxStart(context.Background(), inboxID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	restart(t, h)
+	if got := h.ch.to(friend); !slices.Equal(got, []string{gaveUpNotice}) {
+		t.Errorf("sent %q; want the give-up notice", got)
+	}
+	if n := len(h.srv.Requests()); n != 0 {
+		t.Errorf("the model was asked %d times", n)
+	}
+	it, _, _ := h.store.InboxGet(context.Background(), 1)
+	if it.State != store.InboxFailed || !strings.Contains(it.Reason, "gave up after 3 attempts") {
+		t.Errorf("inbox row ended %s (%q); want failed, giving up", it.State, it.Reason)
+	}
+	checkFinished(t, h)
+}
+
+// Below the limit a resumed message is answered, and its attempts count
+// runs, not waits.
+func TestResumeBelowTheAttemptLimit(t *testing.T) {
+	h := newHarness(t, "")
+	in := h.dm(friend, "try again")
+	crashState(t, h, in, func(inboxID, _ int64) {
+		for range maxAttempts - 1 {
+			h.store.InboxStart(context.Background(), inboxID)
+		}
+	})
+	restart(t, h)
+	if got := h.ch.to(friend); !slices.Equal(got, []string{"echo: try again"}) {
+		t.Errorf("sent %q; want the answer", got)
+	}
+	it, _, _ := h.store.InboxGet(context.Background(), 1)
+	if it.State != store.InboxDone || it.Attempts != maxAttempts {
+		t.Errorf("inbox row %s after %d attempts; want done after %d", it.State, it.Attempts, maxAttempts)
 	}
 }
