@@ -134,6 +134,9 @@ type job struct {
 	resumed bool   // left pending by an earlier run: part of its reply may be out
 	started bool   // its attempt is counted in the inbox
 	notice  string // for roleNotice: the text to send
+	// unsaved is an answer the model gave that could not be stored (the
+	// disk was full); it is stored on the next try instead of asking again.
+	unsaved *compaction.Turn
 }
 
 // maxAttempts is how many runs may stop while answering a message before

@@ -128,13 +128,13 @@ func (b *Bridge) compose(ctx context.Context, j *job) (reply, error) {
 		text, err := b.command(ctx, *j)
 		return reply{text: text, state: store.InboxDone, reason: "command"}, err
 	default:
-		return b.answer(ctx, *j)
+		return b.answer(ctx, j)
 	}
 }
 
 // answer runs an agent turn with the chat's history. When no model
 // answers, the reply is an apology and the row ends failed.
-func (b *Bridge) answer(ctx context.Context, j job) (reply, error) {
+func (b *Bridge) answer(ctx context.Context, j *job) (reply, error) {
 	in := j.in
 	text := in.Text
 	if in.QuotedText != "" {
@@ -143,9 +143,20 @@ func (b *Bridge) answer(ctx context.Context, j job) (reply, error) {
 	if strings.TrimSpace(text) == "" {
 		return reply{state: store.InboxDone}, nil // a message with nothing to answer (a sticker, a reaction)
 	}
-	b.typing(ctx, in.ChatID, true)
-	turn, err := b.history.Reply(ctx, in.ChatID, text, in.MessageID)
-	b.typing(ctx, in.ChatID, false)
+	var turn *compaction.Turn
+	var err error
+	if j.unsaved != nil {
+		// Answered before the disk filled: store that answer now.
+		turn, err = j.unsaved, b.history.Save(ctx, in.ChatID, text, in.MessageID, j.unsaved)
+	} else {
+		b.typing(ctx, in.ChatID, true)
+		turn, err = b.history.Reply(ctx, in.ChatID, text, in.MessageID)
+		b.typing(ctx, in.ChatID, false)
+	}
+	j.unsaved = nil
+	if store.IsDiskFull(err) && turn.Answered() {
+		j.unsaved = turn // keep the answer while waiting for room, rather than ask again
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return reply{}, ctx.Err()

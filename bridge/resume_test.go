@@ -209,6 +209,15 @@ func TestDiskFull(t *testing.T) {
 	if d != time.Second {
 		t.Errorf("first wait for room %s; want 1s", d)
 	}
+	asks := 0
+	for _, r := range h.srv.Requests() {
+		if r.LastInput() == big {
+			asks++
+		}
+	}
+	if asks != 1 {
+		t.Errorf("the model was asked %d times for the message that waited for room; want once (its answer is kept)", asks)
+	}
 	if it, _, _ := h.store.InboxGet(ctx, 2); it.Attempts != 1 {
 		t.Errorf("the message that waited for room has %d attempts; want 1 (waits are not attempts)", it.Attempts)
 	}

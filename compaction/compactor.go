@@ -61,6 +61,10 @@ type Turn struct {
 	Resumed bool
 }
 
+// Answered reports whether a model answered in this turn (even if the
+// answer could not be stored).
+func (t *Turn) Answered() bool { return t != nil && t.Outcome != nil && t.Outcome.Model != nil }
+
 // PrivacyLocal is a session's privacy setting when its text may only go to
 // local providers.
 const PrivacyLocal = "local"
@@ -129,10 +133,8 @@ func (c *Compactor) Reply(ctx context.Context, chatID, text, platformMsgID strin
 	}
 
 	truncatedByServer := c.observe(out, plan)
-	userMsg := store.Message{Role: store.RoleUser, Text: text, Tokens: Estimate(text), PlatformMsgID: platformMsgID}
-	replyMsg := store.Message{Role: store.RoleAssistant, Text: reply, Tokens: Estimate(reply)}
-	if _, _, err := c.store.AppendTurn(ctx, sess.ID, userMsg, replyMsg); err != nil {
-		return turn, fmt.Errorf("store turn: %w", err)
+	if err := c.saveTurn(ctx, sess.ID, text, platformMsgID, reply); err != nil {
+		return turn, err
 	}
 	if truncatedByServer && c.cfg.Agent.Compaction.Mode == "auto" {
 		// The server cut the context without saying so: compact now so the
@@ -142,6 +144,26 @@ func (c *Compactor) Reply(ctx context.Context, chatID, text, platformMsgID strin
 		}
 	}
 	return turn, nil
+}
+
+// Save stores a turn that Reply answered but could not store (it returned
+// the turn with the error: turn.Answered() is true), without asking a
+// model again.
+func (c *Compactor) Save(ctx context.Context, chatID, text, platformMsgID string, turn *Turn) error {
+	sess, err := c.store.ActiveSession(ctx, chatID)
+	if err != nil {
+		return fmt.Errorf("load session: %w", err)
+	}
+	return c.saveTurn(ctx, sess.ID, text, platformMsgID, turn.Reply)
+}
+
+func (c *Compactor) saveTurn(ctx context.Context, sessionID int64, text, platformMsgID, reply string) error {
+	userMsg := store.Message{Role: store.RoleUser, Text: text, Tokens: Estimate(text), PlatformMsgID: platformMsgID}
+	replyMsg := store.Message{Role: store.RoleAssistant, Text: reply, Tokens: Estimate(reply)}
+	if _, _, err := c.store.AppendTurn(ctx, sessionID, userMsg, replyMsg); err != nil {
+		return fmt.Errorf("store turn: %w", err)
+	}
+	return nil
 }
 
 // Compact folds everything but the kept-recent tail of chat's history into
