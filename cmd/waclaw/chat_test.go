@@ -78,11 +78,17 @@ func TestChatScript(t *testing.T) {
 	}
 }
 
+// mainCommand is waclaw's main with args, in a child process (see TestMain).
+func mainCommand(t *testing.T, args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "WACLAW_TEST_MAIN_ARGS="+strings.Join(args, "\x1f"), "HOME="+t.TempDir())
+	return cmd
+}
+
 // child runs waclaw in a child process.
 func child(t *testing.T, stdin io.Reader, args ...string) (*exec.Cmd, *strings.Builder) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), "WACLAW_TEST_MAIN_ARGS="+strings.Join(args, "\x1f"), "HOME="+t.TempDir())
+	cmd := mainCommand(t, args...)
 	cmd.Stdin = stdin
 	out := &strings.Builder{}
 	cmd.Stdout = out

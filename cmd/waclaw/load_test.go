@@ -62,8 +62,7 @@ func newPhone() *phone {
 // run starts waclaw chat --jsonl and reads its output until it exits.
 func (p *phone) run(t *testing.T, args ...string) (*exec.Cmd, io.WriteCloser, <-chan struct{}) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), "WACLAW_TEST_MAIN_ARGS="+joinArgs(append(args, "chat", "--jsonl")), "HOME="+t.TempDir())
+	cmd := mainCommand(t, append(args, "chat", "--jsonl")...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -147,17 +146,6 @@ func (p *phone) waitFor(t *testing.T, what string, cond func(replies, acks int) 
 			t.Fatalf("timed out waiting for %s: %d replies, %d acks", what, r, a)
 		}
 	}
-}
-
-func joinArgs(args []string) string {
-	s := ""
-	for i, a := range args {
-		if i > 0 {
-			s += "\x1f"
-		}
-		s += a
-	}
-	return s
 }
 
 // TestKilledUnderLoad sends 20 chats x 10 messages to `waclaw chat --jsonl`,
