@@ -19,7 +19,7 @@ func (instant) Complete(ctx context.Context, m *config.Model, req *agent.Request
 
 // benchBridge is a harness whose model answers instantly.
 func benchBridge(b *testing.B) *harness {
-	h := newHarness(b, `{ allowFrom: ["*"], rateLimit: { perMinute: 1000000, burst: 1000000, outboundPerMinute: 100000000, outboundBurst: 1000000 } }`)
+	h := newHarness(b, unlimited)
 	h.b = wire(b, h.cfg, h.store, h.ch, agent.Options{Providers: map[string]agent.Provider{"local": instant{}, "hosted": instant{}}}, Options{MaxParallel: 8})
 	return h
 }

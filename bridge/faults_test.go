@@ -13,7 +13,6 @@ import (
 
 	"waclaw/agent"
 	"waclaw/agent/agenttest"
-	"waclaw/config"
 	"waclaw/store"
 )
 
@@ -44,24 +43,9 @@ func newFaultHarness(t *testing.T, parallel int, answerA, answerB func(n int64, 
 	h.b.SetResponder(func(r agenttest.Request) agenttest.Reply {
 		return answerB(h.bCalls.Add(1), lastInput(r.Body))
 	})
-	src := fmt.Sprintf(`{
-	  agents: { defaults: { model: { primary: "local/m", fallbacks: ["hosted/m"] }, models: { "hosted/m": { alias: "Hosted One" }, "local/m": { alias: "Local" } } } },
-	  models: { mode: "replace", providers: {
-	    local: { baseUrl: %q, api: "openai-responses", models: [{ id: "m", contextWindow: 8192, maxTokens: 512 }] },
-	    hosted: { baseUrl: %q, api: "openai-responses", local: false, models: [{ id: "m" }] },
-	  } },
-	  channels: { whatsapp: { allowFrom: ["*"], rateLimit: { perMinute: 1000000, burst: 1000000, outboundPerMinute: 100000000, outboundBurst: 1000000 } } },
-	}`, h.a.URL, h.b.URL)
-	cfg, err := config.Parse("faults", []byte(src), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := testConfig(t, h.a.URL, h.b.URL, unlimited)
 	h.dbPath = filepath.Join(t.TempDir(), "waclaw.db")
-	st, err := store.Open(context.Background(), h.dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := testStore(t, h.dbPath)
 	st.SetClock(h.clock.now)
 	h.store = st
 	sleep := func(ctx context.Context, d time.Duration) error { h.clock.advance(d); return ctx.Err() }

@@ -117,24 +117,9 @@ func newHarness(t testing.TB, whatsapp string) *harness {
 	if whatsapp == "" {
 		whatsapp = fmt.Sprintf(`{ admins: [%q], allowFrom: [%q] }`, owner, friend)
 	}
-	src := fmt.Sprintf(`{
-	  agents: { defaults: { model: { primary: "local/m", fallbacks: ["hosted/m"] }, models: { "hosted/m": { alias: "Hosted One" }, "local/m": { alias: "Local" } } } },
-	  models: { mode: "replace", providers: {
-	    local: { baseUrl: %q, api: "openai-responses", models: [{ id: "m", contextWindow: 8192, maxTokens: 512 }] },
-	    hosted: { baseUrl: %q, api: "openai-responses", local: false, models: [{ id: "m" }] },
-	  } },
-	  channels: { whatsapp: %s },
-	}`, srv.URL, srv.URL, whatsapp)
-	cfg, err := config.Parse("t", []byte(src), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Both providers point at one fake; the hosted model id is "m" too.
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "waclaw.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	cfg := testConfig(t, srv.URL, srv.URL, whatsapp)
+	st := testStore(t, filepath.Join(t.TempDir(), "waclaw.db"))
 	clock := &testClock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
 	st.SetClock(clock.now)
 	h := &harness{cfg: cfg, store: st, srv: srv, ch: &fakeChannel{}, clock: clock}
@@ -147,6 +132,41 @@ func newHarness(t testing.TB, whatsapp string) *harness {
 	}
 	t.Cleanup(func() { h.b.Shutdown(context.Background()) })
 	return h
+}
+
+// unlimited is a channels.whatsapp block that lets anyone in, with rate
+// limits far above any test's pace.
+const unlimited = `{ allowFrom: ["*"], rateLimit: { perMinute: 1000000, burst: 1000000, outboundPerMinute: 100000000, outboundBurst: 1000000 } }`
+
+// testConfig is the bridge tests' config: primary local/m at localURL,
+// fallback hosted/m at hostedURL, and whatsapp as the channels.whatsapp
+// block.
+func testConfig(t testing.TB, localURL, hostedURL, whatsapp string) *config.Config {
+	t.Helper()
+	src := fmt.Sprintf(`{
+	  agents: { defaults: { model: { primary: "local/m", fallbacks: ["hosted/m"] }, models: { "hosted/m": { alias: "Hosted One" }, "local/m": { alias: "Local" } } } },
+	  models: { mode: "replace", providers: {
+	    local: { baseUrl: %q, api: "openai-responses", models: [{ id: "m", contextWindow: 8192, maxTokens: 512 }] },
+	    hosted: { baseUrl: %q, api: "openai-responses", local: false, models: [{ id: "m" }] },
+	  } },
+	  channels: { whatsapp: %s },
+	}`, localURL, hostedURL, whatsapp)
+	cfg, err := config.Parse("t", []byte(src), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// testStore opens the database at path, closed when the test ends.
+func testStore(t testing.TB, path string) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // lastInput is the content of the last input item of a request body.

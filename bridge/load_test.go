@@ -15,7 +15,6 @@ import (
 
 	"waclaw/agent"
 	"waclaw/agent/agenttest"
-	"waclaw/config"
 	"waclaw/store"
 )
 
@@ -102,23 +101,8 @@ func newLoadHarness(t *testing.T, chats []string, msgs int, latency time.Duratio
 	srv.SetResponder(func(r agenttest.Request) agenttest.Reply {
 		return agenttest.Reply{Text: echo(r.Body), Delay: latency}
 	})
-	src := fmt.Sprintf(`{
-	  agents: { defaults: { model: { primary: "local/m", fallbacks: ["hosted/m"] }, models: { "hosted/m": { alias: "Hosted One" }, "local/m": { alias: "Local" } } } },
-	  models: { mode: "replace", providers: {
-	    local: { baseUrl: %q, api: "openai-responses", models: [{ id: "m", contextWindow: 8192, maxTokens: 512 }] },
-	    hosted: { baseUrl: %q, api: "openai-responses", local: false, models: [{ id: "m" }] },
-	  } },
-	  channels: { whatsapp: { allowFrom: ["*"], rateLimit: { perMinute: 1000000, burst: 1000000, outboundPerMinute: 100000000, outboundBurst: 1000000 } } },
-	}`, srv.URL, srv.URL)
-	cfg, err := config.Parse("load", []byte(src), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "waclaw.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	cfg := testConfig(t, srv.URL, srv.URL, unlimited)
+	st := testStore(t, filepath.Join(t.TempDir(), "waclaw.db"))
 	h := &loadHarness{store: st, srv: srv, ch: newLoadChannel(chats, msgs)}
 	h.b = wire(t, cfg, st, h.ch, agent.Options{}, Options{MaxParallel: parallel})
 	if err := h.b.Start(context.Background()); err != nil {
