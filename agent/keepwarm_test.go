@@ -22,9 +22,9 @@ func TestKeepWarm(t *testing.T) {
 	done := make(chan struct{})
 	go func() { h.agent.KeepWarm(ctx, tick); close(done) }()
 	step := func(d time.Duration) {
-		h.clock.advance(d)
-		tick <- h.clock.now()
-		tick <- h.clock.now() // the second send returns once the first check is done
+		h.clock.Advance(d)
+		tick <- h.clock.Now()
+		tick <- h.clock.Now() // the second send returns once the first check is done
 	}
 	step(0)
 	if n := h.prov.count("local/a"); n != 1 {
@@ -39,7 +39,7 @@ func TestKeepWarm(t *testing.T) {
 		t.Errorf("pings after 21 idle minutes = %d; want 2", n)
 	}
 	// Busy: a real turn 15 minutes later resets the idle time.
-	h.clock.advance(15 * time.Minute)
+	h.clock.Advance(15 * time.Minute)
 	if _, _, err := h.ask(t, Conversation{}); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"waclaw/config"
+	"waclaw/config/clock"
 	"waclaw/store"
 )
 
@@ -66,7 +67,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 		a.now = time.Now
 	}
 	if a.sleep == nil {
-		a.sleep = Sleep
+		a.sleep = clock.Sleep
 	}
 	for _, p := range cfg.Providers {
 		if prov, ok := opts.Providers[p.ID]; ok {
@@ -88,18 +89,6 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 		a.tools = append(a.tools, t)
 	}
 	return a, nil
-}
-
-// Sleep waits for d, or until ctx ends (then it returns ctx's error).
-func Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Conversation is one turn's input.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"waclaw/config"
+	"waclaw/config/clock"
 	"waclaw/store"
 )
 
@@ -61,19 +62,6 @@ func answer(text string) func(*Request) (*Result, error) {
 	return func(*Request) (*Result, error) { return &Result{Text: text}, nil }
 }
 
-// clock is a settable time for cooldown tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 const hybrid = `{
   agents: { defaults: {
     model: { primary: "local/a", fallbacks: ["hosted/b", "hosted2/c"] },
@@ -89,7 +77,7 @@ const hybrid = `{
 type harness struct {
 	cfg   *config.Config
 	prov  *scripted
-	clock *clock
+	clock *clock.Manual
 	agent *Agent
 	slept []time.Duration
 }
@@ -101,16 +89,16 @@ func newHarness(t *testing.T, src string, env map[string]string, tools ...string
 		t.Fatal(err)
 	}
 	cfg.Agent.Tools = tools
-	h := &harness{cfg: cfg, prov: newScripted(), clock: &clock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}}
+	h := &harness{cfg: cfg, prov: newScripted(), clock: clock.NewManual(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))}
 	provs := map[string]Provider{}
 	for _, p := range cfg.Providers {
 		provs[p.ID] = h.prov
 	}
 	h.agent, err = New(cfg, Options{
-		Providers: provs, Now: h.clock.now, Logger: slog.New(slog.DiscardHandler),
+		Providers: provs, Now: h.clock.Now, Logger: slog.New(slog.DiscardHandler),
 		Sleep: func(ctx context.Context, d time.Duration) error {
 			h.slept = append(h.slept, d)
-			h.clock.advance(d)
+			h.clock.Advance(d)
 			return nil
 		},
 	})
@@ -189,7 +177,7 @@ func TestCooldownSkipsAFailedProviderThenRetriesIt(t *testing.T) {
 		{0, 5, "answer from local/a"},
 	}
 	for i, s := range steps {
-		h.clock.advance(s.advance)
+		h.clock.Advance(s.advance)
 		text, _, err := h.ask(t, Conversation{})
 		if err != nil || text != s.wantAnswer || h.prov.count("local/a") != s.wantCalls {
 			t.Fatalf("step %d: Reply = %q, %v, local/a called %d times; want %q after %d calls", i, text, err, h.prov.count("local/a"), s.wantAnswer, s.wantCalls)
@@ -229,7 +217,7 @@ func TestCooldownLengths(t *testing.T) {
 			}
 			got := time.Duration(0)
 			if !until.IsZero() {
-				got = until.Sub(h.clock.now())
+				got = until.Sub(h.clock.Now())
 			}
 			if got != tt.want {
 				t.Errorf("cooldown = %v; want %v", got, tt.want)

@@ -18,6 +18,7 @@ import (
 	"waclaw/agent"
 	"waclaw/compaction"
 	"waclaw/config"
+	"waclaw/config/clock"
 	"waclaw/store"
 )
 
@@ -111,7 +112,7 @@ func New(cfg *config.Config, st *store.Store, history *compaction.Compactor, ag 
 		b.now = time.Now
 	}
 	if b.sleep == nil {
-		b.sleep = agent.Sleep
+		b.sleep = clock.Sleep
 	}
 	if b.drain == 0 {
 		b.drain = 30 * time.Second

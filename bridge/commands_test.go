@@ -115,7 +115,7 @@ func TestOrderWithinAChatUnderParallelLoad(t *testing.T) {
 			number := fmt.Sprintf("+1555100%04d", c)
 			for i := range perChat {
 				in := Inbound{ChatID: number, SenderID: number, SenderPhone: number, Text: fmt.Sprintf("m%d", i),
-					MessageID: fmt.Sprintf("%d-%d", c, i), Time: h.clock.now()}
+					MessageID: fmt.Sprintf("%d-%d", c, i), Time: h.clock.Now()}
 				if err := h.b.Handle(context.Background(), in); err != nil {
 					t.Error(err)
 				}

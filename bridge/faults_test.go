@@ -13,6 +13,7 @@ import (
 
 	"waclaw/agent"
 	"waclaw/agent/agenttest"
+	"waclaw/config/clock"
 	"waclaw/store"
 )
 
@@ -26,7 +27,7 @@ type faultHarness struct {
 	aCalls atomic.Int64
 	bCalls atomic.Int64
 	ch     *fakeChannel
-	clock  *testClock
+	clock  *clock.Manual
 	br     *Bridge
 }
 
@@ -34,7 +35,7 @@ type faultHarness struct {
 // and b given the n-th (1-based) request to that server and the user text.
 func newFaultHarness(t *testing.T, parallel int, answerA, answerB func(n int64, text string) agenttest.Reply) *faultHarness {
 	t.Helper()
-	h := &faultHarness{ch: &fakeChannel{}, clock: &testClock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}}
+	h := &faultHarness{ch: &fakeChannel{}, clock: clock.NewManual(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))}
 	h.a = agenttest.New(t, agenttest.LMStudio, "m")
 	h.b = agenttest.New(t, agenttest.LMStudio, "m")
 	h.a.SetResponder(func(r agenttest.Request) agenttest.Reply {
@@ -46,11 +47,10 @@ func newFaultHarness(t *testing.T, parallel int, answerA, answerB func(n int64, 
 	cfg := testConfig(t, h.a.URL, h.b.URL, unlimited)
 	h.dbPath = filepath.Join(t.TempDir(), "waclaw.db")
 	st := testStore(t, h.dbPath)
-	st.SetClock(h.clock.now)
+	st.SetClock(h.clock.Now)
 	h.store = st
-	sleep := func(ctx context.Context, d time.Duration) error { h.clock.advance(d); return ctx.Err() }
-	h.br = wire(t, cfg, st, h.ch, agent.Options{Now: h.clock.now, Sleep: sleep},
-		Options{Now: h.clock.now, Sleep: sleep, MaxParallel: parallel})
+	h.br = wire(t, cfg, st, h.ch, agent.Options{Now: h.clock.Now, Sleep: h.clock.Sleep},
+		Options{Now: h.clock.Now, Sleep: h.clock.Sleep, MaxParallel: parallel})
 	if err := h.br.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func newFaultHarness(t *testing.T, parallel int, answerA, answerB func(n int64, 
 }
 
 func (h *faultHarness) msg(chat, id, text string) Inbound {
-	return Inbound{ChatID: chat, SenderID: chat, SenderPhone: chat, Text: text, MessageID: id, Time: h.clock.now()}
+	return Inbound{ChatID: chat, SenderID: chat, SenderPhone: chat, Text: text, MessageID: id, Time: h.clock.Now()}
 }
 
 func (h *faultHarness) handle(t *testing.T, in Inbound) {
@@ -241,7 +241,7 @@ func TestFaultPrimaryFlapping(t *testing.T) {
 		for c, chat := range chats {
 			h.handle(t, h.msg(chat, fmt.Sprintf("flap-%d-%d", c, i), faultText(c, i)))
 			h.idle(t)
-			h.clock.advance(5 * time.Second)
+			h.clock.Advance(5 * time.Second)
 		}
 	}
 

@@ -13,6 +13,7 @@ import (
 	"waclaw/agent/agenttest"
 	"waclaw/compaction"
 	"waclaw/config"
+	"waclaw/config/clock"
 	"waclaw/store"
 )
 
@@ -77,25 +78,12 @@ func (f *fakeChannel) count() int {
 	return len(f.sent)
 }
 
-// testClock is a settable clock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type harness struct {
 	cfg   *config.Config
 	store *store.Store
 	srv   *agenttest.Server
 	ch    *fakeChannel
-	clock *testClock
+	clock *clock.Manual
 	b     *Bridge
 	n     int
 }
@@ -120,13 +108,10 @@ func newHarness(t testing.TB, whatsapp string) *harness {
 	// Both providers point at one fake; the hosted model id is "m" too.
 	cfg := testConfig(t, srv.URL, srv.URL, whatsapp)
 	st := testStore(t, filepath.Join(t.TempDir(), "waclaw.db"))
-	clock := &testClock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
-	st.SetClock(clock.now)
-	h := &harness{cfg: cfg, store: st, srv: srv, ch: &fakeChannel{}, clock: clock}
-	h.b = wire(t, cfg, st, h.ch, agent.Options{Now: clock.now}, Options{
-		Now:   clock.now,
-		Sleep: func(ctx context.Context, d time.Duration) error { clock.advance(d); return nil },
-	})
+	clk := clock.NewManual(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
+	st.SetClock(clk.Now)
+	h := &harness{cfg: cfg, store: st, srv: srv, ch: &fakeChannel{}, clock: clk}
+	h.b = wire(t, cfg, st, h.ch, agent.Options{Now: clk.Now}, Options{Now: clk.Now, Sleep: clk.Sleep})
 	if err := h.b.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -203,14 +188,14 @@ func wire(t testing.TB, cfg *config.Config, st *store.Store, ch Channel, ao agen
 func (h *harness) dm(number, text string) Inbound {
 	h.n++
 	return Inbound{ChatID: number, SenderID: number, SenderPhone: number, Text: text,
-		MessageID: fmt.Sprintf("in-%d", h.n), Time: h.clock.now()}
+		MessageID: fmt.Sprintf("in-%d", h.n), Time: h.clock.Now()}
 }
 
 // self is a message the owner types into the linked account's self-chat.
 func (h *harness) self(text string) Inbound {
 	h.n++
 	return Inbound{ChatID: "self", SenderID: "self", FromSelf: true, SelfChat: true, Text: text,
-		MessageID: fmt.Sprintf("in-%d", h.n), Time: h.clock.now()}
+		MessageID: fmt.Sprintf("in-%d", h.n), Time: h.clock.Now()}
 }
 
 // send hands in to the bridge and waits until it is fully handled.

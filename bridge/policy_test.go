@@ -105,7 +105,7 @@ func TestPairingCodesExpireAndAreCapped(t *testing.T) {
 	// An hour later the codes have expired: approving fails, a new sender
 	// gets a code, and a returning one gets a fresh code.
 	first := codeRe.FindStringSubmatch(h.last("+15550000100"))[1]
-	h.clock.advance(61 * time.Minute)
+	h.clock.Advance(61 * time.Minute)
 	h.send(t, h.self("/pair approve "+first))
 	if !strings.Contains(h.last("self"), "expired") {
 		t.Errorf("approving an expired code: %q", h.last("self"))
@@ -125,11 +125,11 @@ func TestSelfChatAndEchoes(t *testing.T) {
 	}
 	// The bot's own reply comes back as a message from the linked account:
 	// it must not be taken as input.
-	echo := Inbound{ChatID: "self", SenderID: "self", FromSelf: true, SelfChat: true, Text: "echo: what is 2+2?", MessageID: "out-1", Time: h.clock.now()}
+	echo := Inbound{ChatID: "self", SenderID: "self", FromSelf: true, SelfChat: true, Text: "echo: what is 2+2?", MessageID: "out-1", Time: h.clock.Now()}
 	h.send(t, echo)
 	// The owner writing to someone else from the linked phone is never
 	// answered.
-	h.send(t, Inbound{ChatID: friend, SenderID: "self", FromSelf: true, Text: "see you tomorrow", MessageID: "own-1", Time: h.clock.now()})
+	h.send(t, Inbound{ChatID: friend, SenderID: "self", FromSelf: true, Text: "see you tomorrow", MessageID: "own-1", Time: h.clock.Now()})
 	if n := len(h.srv.Requests()); n != 1 {
 		t.Errorf("model calls = %d; want only the owner's question", n)
 	}
@@ -199,7 +199,7 @@ func TestDuplicatesAreAnsweredOnce(t *testing.T) {
 func TestStaleMessagesAreSkipped(t *testing.T) {
 	h := newHarness(t, "")
 	in := h.dm(friend, "old news")
-	in.Time = h.clock.now().Add(-time.Hour)
+	in.Time = h.clock.Now().Add(-time.Hour)
 	h.send(t, in)
 	if h.ch.count() != 0 {
 		t.Error("a message an hour old was answered")
@@ -219,7 +219,7 @@ func TestRateLimit(t *testing.T) {
 	if len(out) != 4 || !strings.Contains(out[3], "faster than I can answer") {
 		t.Fatalf("replies = %q; want 3 answers, then one notice, then silence", out)
 	}
-	h.clock.advance(20 * time.Second) // two tokens back
+	h.clock.Advance(20 * time.Second) // two tokens back
 	h.send(t, h.dm(friend, "later"))
 	if h.last(friend) != "echo: later" {
 		t.Errorf("after the bucket refilled: %q", h.last(friend))

@@ -18,7 +18,7 @@ import (
 func crashState(t *testing.T, h *harness, in Inbound, stage func(inboxID, sessionID int64)) {
 	t.Helper()
 	ctx := context.Background()
-	stopped := wire(t, h.cfg, h.store, h.ch, agent.Options{}, Options{Now: h.clock.now})
+	stopped := wire(t, h.cfg, h.store, h.ch, agent.Options{}, Options{Now: h.clock.Now})
 	stopped.Shutdown(ctx)
 	if err := stopped.Handle(ctx, in); err != nil {
 		t.Fatal(err)
@@ -38,7 +38,7 @@ func crashState(t *testing.T, h *harness, in Inbound, stage func(inboxID, sessio
 // has handled everything pending.
 func restart(t *testing.T, h *harness) {
 	t.Helper()
-	b := wire(t, h.cfg, h.store, h.ch, agent.Options{}, Options{Now: h.clock.now})
+	b := wire(t, h.cfg, h.store, h.ch, agent.Options{}, Options{Now: h.clock.Now})
 	if err := b.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func TestDiskFull(t *testing.T) {
 	})
 	waits := make(chan time.Duration, 16)
 	room := make(chan struct{})
-	b := wire(t, h.cfg, h.store, h.ch, agent.Options{}, Options{Now: h.clock.now,
+	b := wire(t, h.cfg, h.store, h.ch, agent.Options{}, Options{Now: h.clock.Now,
 		Sleep: func(ctx context.Context, d time.Duration) error {
 			waits <- d
 			<-room

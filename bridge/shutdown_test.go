@@ -17,7 +17,7 @@ import (
 // pending, to be answered on the next start; nothing is marked failed.
 func TestShutdownLeavesUnfinishedTurnsPending(t *testing.T) {
 	h := newHarness(t, "")
-	b := wire(t, h.cfg, h.store, h.ch, agent.Options{}, Options{Now: h.clock.now, DrainTimeout: 50 * time.Millisecond})
+	b := wire(t, h.cfg, h.store, h.ch, agent.Options{}, Options{Now: h.clock.Now, DrainTimeout: 50 * time.Millisecond})
 	h.srv.Enqueue(agenttest.Reply{Text: "too late", Delay: time.Minute})
 	if err := b.Handle(context.Background(), h.dm(friend, "slow question")); err != nil {
 		t.Fatal(err)
@@ -48,7 +48,7 @@ func TestShutdownLeavesUnfinishedTurnsPending(t *testing.T) {
 // shows up where the admin looks.
 func TestStatusShowsTheLink(t *testing.T) {
 	h := newHarness(t, "")
-	b := wire(t, h.cfg, h.store, h.ch, agent.Options{}, Options{Now: h.clock.now,
+	b := wire(t, h.cfg, h.store, h.ch, agent.Options{}, Options{Now: h.clock.Now,
 		Link: func() string { return "linked as +15550000001, disconnected, last event 2h0m0s ago" }})
 	in := h.self("/status")
 	if err := b.Handle(context.Background(), in); err != nil {
@@ -66,7 +66,7 @@ func TestStatusShowsTheLink(t *testing.T) {
 // its sender was denied in the meantime.
 func TestStartResumesPendingUnlessDenied(t *testing.T) {
 	h := newHarness(t, fmt.Sprintf(`{ admins: [%q], allowFrom: ["*"] }`, owner))
-	stopped := wire(t, h.cfg, h.store, h.ch, agent.Options{}, Options{Now: h.clock.now})
+	stopped := wire(t, h.cfg, h.store, h.ch, agent.Options{}, Options{Now: h.clock.Now})
 	stopped.Shutdown(context.Background())
 	for _, in := range []Inbound{h.dm(friend, "still there?"), h.dm(stranger, "me too")} {
 		if err := stopped.Handle(context.Background(), in); err != nil {
@@ -74,7 +74,7 @@ func TestStartResumesPendingUnlessDenied(t *testing.T) {
 		}
 	}
 	h.send(t, h.self("/deny "+stranger))
-	next := wire(t, h.cfg, h.store, h.ch, agent.Options{}, Options{Now: h.clock.now})
+	next := wire(t, h.cfg, h.store, h.ch, agent.Options{}, Options{Now: h.clock.Now})
 	if err := next.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestTurnLogHasNoText(t *testing.T) {
 	h := newHarness(t, "")
 	var buf strings.Builder
 	logger := slog.New(slog.NewTextHandler(&syncWriter{w: &buf}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	b := wire(t, h.cfg, h.store, h.ch, agent.Options{Logger: logger}, Options{Logger: logger, Now: h.clock.now})
+	b := wire(t, h.cfg, h.store, h.ch, agent.Options{Logger: logger}, Options{Logger: logger, Now: h.clock.Now})
 	if err := b.Handle(context.Background(), h.dm(friend, "my secret diagnosis")); err != nil {
 		t.Fatal(err)
 	}

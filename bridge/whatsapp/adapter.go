@@ -12,8 +12,8 @@ import (
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 
-	"waclaw/agent"
 	"waclaw/bridge"
+	"waclaw/config/clock"
 )
 
 // Handler takes inbound messages; the bridge is one. A nil error means the
@@ -198,7 +198,7 @@ func NewWithClient(c Client, opts Options) *Adapter {
 		a.now = time.Now
 	}
 	if a.sleep == nil {
-		a.sleep = agent.Sleep
+		a.sleep = clock.Sleep
 	}
 	if a.opts.SendAttempts <= 0 {
 		a.opts.SendAttempts = 3

@@ -216,7 +216,7 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	return nil, usageError{fmt.Sprintf("--log-format %q: use text or json", format)}
 }
 
-// configPath picks the config file: the argument, --config, $WACLAW_CONFIG,
+// configFile picks the config file: the argument, --config, $WACLAW_CONFIG,
 // then the XDG default. It reports whether the choice was explicit; a
 // missing default file means the built-in defaults, a missing explicit one
 // is an error.
@@ -248,7 +248,7 @@ func (g *globals) loadConfig(arg string) (*config.Config, string, error) {
 	return cfg, path, err
 }
 
-// dataDir is --data-dir, else $XDG_DATA_HOME/waclaw (~/.local/share/waclaw).
+// dataDirPath is --data-dir, else $XDG_DATA_HOME/waclaw (~/.local/share/waclaw).
 func (g *globals) dataDirPath() string {
 	if g.dataDir != "" {
 		return g.dataDir
