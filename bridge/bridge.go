@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"waclaw/agent"
+	"waclaw/bridge/access"
 	"waclaw/compaction"
 	"waclaw/config"
 	"waclaw/config/clock"
@@ -80,13 +81,12 @@ type Bridge struct {
 	now     func() time.Time
 	sleep   func(ctx context.Context, d time.Duration) error
 
+	access  *access.Policy
 	limits  *limits
 	sent    *recentIDs // ids of messages the bot sent: never input
 	slots   chan struct{}
 	runCtx  context.Context // turns run under it; cancelled when a drain times out
 	stopRun context.CancelFunc
-
-	pairMu sync.Mutex // serialises pairing: check the cap, then mint
 
 	mu       sync.Mutex
 	workers  map[string][]job // queued jobs by chat; present while a worker runs
@@ -122,6 +122,7 @@ func New(cfg *config.Config, st *store.Store, history *compaction.Compactor, ag 
 		n = 4
 	}
 	b.slots = make(chan struct{}, n)
+	b.access = access.New(cfg.WhatsApp, st, b.now)
 	b.limits = newLimits(cfg.WhatsApp.RateLimit, b.now)
 	b.runCtx, b.stopRun = context.WithCancel(context.Background())
 	return b
@@ -131,10 +132,10 @@ func New(cfg *config.Config, st *store.Store, history *compaction.Compactor, ag 
 type job struct {
 	inboxID int64
 	in      Inbound
-	role    role
+	role    access.Role
 	resumed bool   // left pending by an earlier run: part of its reply may be out
 	started bool   // its attempt is counted in the inbox
-	notice  string // for roleNotice: the text to send
+	notice  string // a notice to send instead of an answer (rate limit, giving up)
 	// unsaved is an answer the model gave that could not be stored (the
 	// disk was full); it is stored on the next try instead of asking again.
 	unsaved *compaction.Turn
@@ -158,11 +159,11 @@ func (b *Bridge) Start(ctx context.Context) error {
 			b.finish(ctx, it.ID, store.InboxFailed, "unreadable inbox row: "+err.Error())
 			continue
 		}
-		r, err := b.decide(ctx, in)
+		r, err := b.access.Decide(ctx, sender(in))
 		if err != nil {
 			return err
 		}
-		if r == roleIgnore {
+		if r == access.Ignore {
 			// Access changed while it waited (the sender was denied).
 			b.finish(ctx, it.ID, store.InboxSkipped, "sender no longer allowed")
 			continue
@@ -170,7 +171,7 @@ func (b *Bridge) Start(ctx context.Context) error {
 		if it.Attempts >= maxAttempts {
 			b.log.Warn("giving up on a message: waclaw stopped every time while answering it", "inbox", it.ID, "attempts", it.Attempts)
 			b.finish(ctx, it.ID, store.InboxFailed, fmt.Sprintf("gave up after %d attempts: waclaw stopped each time while answering it", it.Attempts))
-			b.enqueue(job{in: in, role: roleNotice, notice: gaveUpNotice})
+			b.enqueue(job{in: in, notice: gaveUpNotice})
 			continue
 		}
 		b.log.Info("resuming a message from before the restart", "inbox", it.ID, "attempts", it.Attempts)
@@ -186,11 +187,11 @@ func (b *Bridge) Handle(ctx context.Context, in Inbound) error {
 	if b.sent.has(in.MessageID) {
 		return nil // our own reply, echoed back
 	}
-	r, err := b.decide(ctx, in)
+	r, err := b.access.Decide(ctx, sender(in))
 	if err != nil {
 		return err
 	}
-	if r == roleIgnore {
+	if r == access.Ignore {
 		return nil
 	}
 	if in.Time.IsZero() {
@@ -211,17 +212,26 @@ func (b *Bridge) Handle(ctx context.Context, in Inbound) error {
 	if !added {
 		return nil // a redelivery or duplicate
 	}
-	if r != roleAdmin && r != rolePairing {
+	if r != access.Admin && r != access.Pairing {
 		if ok, notify := b.limits.allowSender(senderKey(in)); !ok {
 			b.finish(ctx, id, store.InboxSkipped, "rate limited")
 			if notify {
-				b.enqueue(job{inboxID: 0, in: in, role: roleNotice, notice: rateLimitNotice})
+				b.enqueue(job{inboxID: 0, in: in, notice: rateLimitNotice})
 			}
 			return nil
 		}
 	}
 	b.enqueue(job{inboxID: id, in: in, role: r})
 	return nil
+}
+
+// sender is what the access policy needs of a message.
+func sender(in Inbound) access.Sender {
+	return access.Sender{
+		Chat: in.ChatID, Phone: in.SenderPhone, Group: in.IsGroup,
+		Addressed: in.MentionsMe || in.RepliesToMe,
+		FromSelf:  in.FromSelf, SelfChat: in.SelfChat,
+	}
 }
 
 func senderKey(in Inbound) string {
@@ -369,4 +379,12 @@ func (r *recentIDs) has(id string) bool {
 	defer r.mu.Unlock()
 	_, ok := r.ids[id]
 	return ok
+}
+
+// Answers reports whether the access policy lets in reach the model (or a
+// command): channels use it before telling a sender something, such as
+// that media cannot be read, so strangers learn nothing.
+func (b *Bridge) Answers(ctx context.Context, in Inbound) bool {
+	r, err := b.access.Decide(ctx, sender(in))
+	return err == nil && r.Answered()
 }

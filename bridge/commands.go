@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
+	"waclaw/bridge/access"
 	"waclaw/compaction"
 	"waclaw/config"
-	"waclaw/store"
 )
 
 // isCommand reports whether a whole message is a command: it starts with
@@ -190,29 +189,20 @@ func (b *Bridge) privacyCommand(ctx context.Context, chatID, args string) (strin
 }
 
 func (b *Bridge) allowCommand(ctx context.Context, name, args string) (string, error) {
-	number, err := config.NormalizePhone(args)
-	if err != nil {
-		return "", fmt.Errorf("write the number in international form, like %s +15551234567", name)
-	}
-	entry, _, err := b.store.Access(ctx, number)
-	if err != nil {
-		return "", err
-	}
-	entry.Number, entry.PairingCode = number, ""
 	if name == "/allow" {
-		entry.State = store.AccessAllowed
-		if err := b.store.SetAccess(ctx, entry); err != nil {
+		entry, err := b.access.Allow(ctx, args, access.KeepAdmin)
+		if err != nil {
 			return "", err
 		}
-		return number + " may now talk to me.", nil
+		return entry.Number + " may now talk to me.", nil
 	}
-	entry.State, entry.Admin = store.AccessBlocked, false
-	if err := b.store.SetAccess(ctx, entry); err != nil {
+	entry, err := b.access.Deny(ctx, args)
+	if err != nil {
 		return "", err
 	}
-	msg := number + " is blocked: their messages are ignored."
-	if slices.Contains(b.cfg.WhatsApp.Admins, number) || listed(b.cfg.WhatsApp.AllowFrom, number) {
-		msg += " Note: the config file still lists them, which takes precedence; edit channels.whatsapp to remove them."
+	msg := entry.Number + " is blocked: their messages are ignored."
+	if b.access.ConfigAdmin(entry.Number) {
+		msg += " Note: the config file lists them in channels.whatsapp.admins, which takes precedence; remove them there."
 	}
 	return msg, nil
 }
@@ -220,56 +210,29 @@ func (b *Bridge) allowCommand(ctx context.Context, name, args string) (string, e
 func (b *Bridge) pairCommand(ctx context.Context, args string) (string, error) {
 	fields := strings.Fields(args)
 	if len(fields) == 0 || strings.EqualFold(fields[0], "list") {
-		entries, err := b.store.AccessList(ctx)
+		pending, err := b.access.Pending(ctx)
 		if err != nil {
 			return "", err
 		}
+		if len(pending) == 0 {
+			return "No pairing requests are waiting.", nil
+		}
 		var sb strings.Builder
 		now := b.now()
-		for _, e := range entries {
-			if e.State == store.AccessPending && now.Before(e.CodeExpiresAt) {
-				fmt.Fprintf(&sb, "\n- %s from %s, expires in %s", e.PairingCode, e.Number, e.CodeExpiresAt.Sub(now).Round(time.Minute))
-			}
-		}
-		if sb.Len() == 0 {
-			return "No pairing requests are waiting.", nil
+		for _, e := range pending {
+			fmt.Fprintf(&sb, "\n- %s from %s, expires in %s", e.PairingCode, e.Number, e.CodeExpiresAt.Sub(now).Round(time.Minute))
 		}
 		return "Waiting for approval:" + sb.String() + "\n\nApprove with /pair approve CODE.", nil
 	}
 	if !strings.EqualFold(fields[0], "approve") || len(fields) != 2 {
 		return "Use /pair list or /pair approve CODE.", nil
 	}
-	number, err := b.approve(ctx, fields[1], false)
+	number, chatID, err := b.access.Approve(ctx, fields[1], false)
 	if err != nil {
 		return "", err
 	}
-	if chatID, ok, _ := b.store.Setting(ctx, pairChatKey(number)); ok {
+	if chatID != "" {
 		b.sendNow(ctx, chatID, "You're approved! Send me a message any time.")
 	}
 	return number + " is approved and has been told.", nil
-}
-
-// ErrBadCode is returned for a pairing code that is unknown or expired.
-var ErrBadCode = errors.New("no pairing request has that code (it may have expired: codes last an hour)")
-
-// approve turns a pending pairing code into an allowed number.
-func (b *Bridge) approve(ctx context.Context, code string, admin bool) (string, error) {
-	return Approve(ctx, b.store, code, admin, b.now())
-}
-
-// Approve allows the number that asked for code (for `/pair approve` and
-// `waclaw access approve`).
-func Approve(ctx context.Context, st *store.Store, code string, admin bool, now time.Time) (string, error) {
-	entry, ok, err := st.AccessByCode(ctx, strings.ToUpper(strings.TrimSpace(code)))
-	if err != nil {
-		return "", err
-	}
-	if !ok || entry.State != store.AccessPending || !now.Before(entry.CodeExpiresAt) {
-		return "", ErrBadCode
-	}
-	entry.State, entry.PairingCode, entry.Admin = store.AccessAllowed, "", admin
-	if err := st.SetAccess(ctx, entry); err != nil {
-		return "", err
-	}
-	return entry.Number, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"waclaw/agent"
+	"waclaw/bridge/access"
 	"waclaw/bridge/markup"
 	"waclaw/compaction"
 	"waclaw/store"
@@ -19,7 +20,7 @@ import (
 // the database is full it tells the sender once, keeps the message and
 // tries again with a growing pause until there is room.
 func (b *Bridge) process(ctx context.Context, j job) {
-	if j.role == roleNotice {
+	if j.notice != "" {
 		b.sendNow(ctx, j.in.ChatID, j.notice)
 		return
 	}
@@ -120,11 +121,11 @@ func (b *Bridge) compose(ctx context.Context, j *job) (reply, error) {
 		}
 	}
 	switch {
-	case j.role == rolePairing:
+	case j.role == access.Pairing:
 		// Never reached a model: skipped, whether or not a code went out.
-		reason, text, err := b.pair(ctx, *j)
+		reason, text, err := b.pair(ctx, in)
 		return reply{text: text, state: store.InboxSkipped, reason: reason}, err
-	case j.role == roleAdmin && isCommand(in.Text):
+	case j.role == access.Admin && isCommand(in.Text):
 		text, err := b.command(ctx, *j)
 		return reply{text: text, state: store.InboxDone, reason: "command"}, err
 	default:
@@ -192,6 +193,21 @@ func (b *Bridge) answer(ctx context.Context, j *job) (reply, error) {
 		text += "\n\n_(answered by " + out.Model.Label() + ": " + out.Failures[0].Reason() + ")_"
 	}
 	return reply{text: text, quote: quote, state: store.InboxDone}, nil
+}
+
+// pair answers an unknown sender once with a code an admin can approve.
+// A sender with a code still waiting, or any sender while too many are
+// waiting, gets no answer: repeated messages do not mint codes.
+func (b *Bridge) pair(ctx context.Context, in Inbound) (reason, text string, err error) {
+	code, reason, err := b.access.RequestPairing(ctx, in.SenderPhone, in.ChatID)
+	if err != nil || code == "" {
+		if reason == access.ReasonTooMany {
+			b.log.Warn("pairing request ignored: too many waiting")
+		}
+		return reason, "", err
+	}
+	b.log.Info("pairing code issued", "expires", b.now().Add(access.PairingTTL).Format(time.TimeOnly))
+	return reason, fmt.Sprintf("Hi! This is a private assistant. To talk to it, ask its owner to approve this code:\n\n*%s*\n\nThe code is valid for one hour.", code), nil
 }
 
 // noteFailure keeps the last fallback reason of a chat for /status.

@@ -38,6 +38,10 @@ type Options struct {
 	// such sender does; the command wires it to the access policy so that
 	// strangers learn nothing.
 	MediaNotice func(in bridge.Inbound) bool
+	// IgnoreSelfChat drops the messages the owner writes in the linked
+	// account's own "message yourself" chat (channels.whatsapp.selfChatMode
+	// false); by default that chat is the owner's line to the bot.
+	IgnoreSelfChat bool
 	// OnConnected, if set, is told each time the connection comes up (the
 	// command records it for doctor).
 	OnConnected func(at time.Time)

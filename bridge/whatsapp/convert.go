@@ -23,6 +23,7 @@ const (
 	ignoreEdit          = "edit"
 	ignoreProtocol      = "protocol message"
 	ignoreOwnElsewhere  = "sent by the linked account outside its self-chat"
+	ignoreSelfChat      = "self-chat, and selfChatMode is off"
 	ignoreOwnReply      = "the bot's own reply"
 	ignoreMedia         = "media without text"
 	ignoreNoText        = "no text"
@@ -67,6 +68,9 @@ func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string) {
 	fromSelf := info.IsFromMe || sameUser(sender, pn) || sameUser(sender, lid)
 	if fromSelf && !selfChat {
 		return bridge.Inbound{}, ignoreOwnElsewhere
+	}
+	if selfChat && a.opts.IgnoreSelfChat {
+		return bridge.Inbound{}, ignoreSelfChat
 	}
 	a.mu.Lock()
 	_, ours := a.sent.get(info.ID)

@@ -239,6 +239,19 @@ func TestInbound(t *testing.T) {
 	}
 }
 
+// With selfChatMode off the owner's self-chat is theirs alone: nothing in
+// it reaches the bot, while other people's messages still do.
+func TestInboundSelfChatModeOff(t *testing.T) {
+	a, _, _ := testAdapter(t, newFake(), Options{IgnoreSelfChat: true})
+	fromMe := func(i *types.MessageInfo) { i.IsFromMe = true }
+	if _, reason := a.inbound(msgEvent(botPN, device(botPN, 0), text("/status"), fromMe)); reason != ignoreSelfChat {
+		t.Errorf("self-chat message with selfChatMode off: reason %q; want %q", reason, ignoreSelfChat)
+	}
+	if got, reason := a.inbound(msgEvent(alicePN, alicePN, text("hi"))); reason != "" || got.Text != "hi" {
+		t.Errorf("a DM with selfChatMode off: %q, reason %q; want it passed on", got.Text, reason)
+	}
+}
+
 func TestInboundReplyToSentMessage(t *testing.T) {
 	f := newFake()
 	a, _, _ := testAdapter(t, f, Options{})

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -48,5 +50,42 @@ func TestAccessFromTheShell(t *testing.T) {
 	err := runWithInput(t, "", &strings.Builder{}, &errOut, "--data-dir", data, "access", "approve", "ZZZZZZZZ")
 	if err == nil || !strings.Contains(err.Error(), "no pairing request has that code") {
 		t.Errorf("approving an unknown code: %v", err)
+	}
+}
+
+// Allowing an admin again from the shell keeps them an admin: only
+// --admin=false or deny takes admin away. Through the real binary, as an
+// operator types it.
+func TestAccessAllowKeepsAdmin(t *testing.T) {
+	data := t.TempDir()
+	cfg := filepath.Join(t.TempDir(), "config.json5")
+	if err := os.WriteFile(cfg, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waclaw := func(args ...string) string {
+		t.Helper()
+		cmd, out := child(t, nil, append([]string{"--config", cfg, "--data-dir", data}, args...)...)
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("waclaw %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out.String()
+	}
+	adminRow := regexp.MustCompile(`(?m)^\+15550000009\s+allowed\s+true\b`)
+	userRow := regexp.MustCompile(`(?m)^\+15550000009\s+allowed\s+false\b`)
+
+	if got := waclaw("access", "allow", "+1 555 000 0009", "--admin"); !strings.Contains(got, "+15550000009 is now allowed (admin)") {
+		t.Errorf("allow --admin said %q", got)
+	}
+	if got := waclaw("access", "allow", "+15550000009"); !strings.Contains(got, "+15550000009 is now allowed (admin)") {
+		t.Errorf("allowing an admin again said %q; want them still an admin", got)
+	}
+	if got := waclaw("access", "list"); !adminRow.MatchString(got) {
+		t.Errorf("access list after allowing an admin again:\n%s\nwant +15550000009 allowed and admin", got)
+	}
+	if got := waclaw("access", "allow", "+15550000009", "--admin=false"); !strings.Contains(got, "+15550000009 is now allowed\n") {
+		t.Errorf("allow --admin=false said %q; want allowed, no longer an admin", got)
+	}
+	if got := waclaw("access", "list"); !userRow.MatchString(got) {
+		t.Errorf("access list after --admin=false:\n%s\nwant +15550000009 allowed, not an admin", got)
 	}
 }

@@ -48,10 +48,6 @@ func runChat(ctx context.Context, e *env, as, chatID string) error {
 		return err
 	}
 	defer a.Close()
-	// The person at the terminal is the owner: their self-chat is admin
-	// whatever selfChatMode says for WhatsApp.
-	a.cfg.WhatsApp.SelfChatMode = true
-
 	b := bridge.New(a.cfg, a.store, a.history, a.agent, console.New(e.stdout), bridge.Options{})
 	if err := b.Start(ctx); err != nil {
 		return err

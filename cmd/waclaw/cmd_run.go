@@ -34,9 +34,10 @@ func runBot(ctx context.Context, e *env, qrPNG string) error {
 
 	var b *bridge.Bridge
 	wa, err := whatsapp.Open(ctx, a.store.DB(), whatsapp.Options{
-		Logger:       slog.Default(),
-		KnownNumbers: slices.DeleteFunc(append(slices.Clone(a.cfg.WhatsApp.AllowFrom), a.cfg.WhatsApp.Admins...), func(n string) bool { return n == "*" }),
-		MediaNotice:  func(in bridge.Inbound) bool { return b != nil && b.Answers(ctx, in) },
+		Logger:         slog.Default(),
+		KnownNumbers:   slices.DeleteFunc(append(slices.Clone(a.cfg.WhatsApp.AllowFrom), a.cfg.WhatsApp.Admins...), func(n string) bool { return n == "*" }),
+		MediaNotice:    func(in bridge.Inbound) bool { return b != nil && b.Answers(ctx, in) },
+		IgnoreSelfChat: !a.cfg.WhatsApp.SelfChatMode,
 		OnConnected: func(at time.Time) {
 			if err := a.store.SetSetting(ctx, doctor.LastConnectedKey, at.UTC().Format(time.RFC3339)); err != nil {
 				slog.Warn("record the connection time", "err", err)

@@ -1,0 +1,342 @@
+// Package access decides who may talk to the bot and what they may do, and
+// is the one place that changes who may: the chat commands (/allow, /deny,
+// /pair) and the shell (`waclaw access`) call the same methods, so the two
+// cannot drift apart.
+//
+// The rules, from channels.whatsapp: the linked account's own self-chat is
+// the owner (an admin); numbers in admins, and numbers approved as admins,
+// are admins; allowFrom and approved numbers are users; a blocked number is
+// ignored unless the config makes it an admin. Unknown senders get a
+// pairing code under dmPolicy "pairing" and nothing otherwise. Groups are
+// off unless listed, and then only messages addressed to the bot count.
+package access
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"waclaw/config"
+	"waclaw/store"
+)
+
+// Role is what the policy lets a message do.
+type Role int
+
+// The roles, from least to most.
+const (
+	Ignore  Role = iota // dropped silently: never stored, answered or read
+	Pairing             // an unknown sender under dmPolicy "pairing": may get a code
+	User                // may talk to the model
+	Admin               // may also run commands
+)
+
+// Answered reports whether the role reaches the model or a command.
+func (r Role) Answered() bool { return r == User || r == Admin }
+
+// Sender is what the policy needs to know of a message.
+type Sender struct {
+	Chat  string // the conversation: a DM peer or a group's id
+	Phone string // the sender's number in E.164, "" when unknown
+	Group bool   // sent in a group
+	// Addressed is set when a group message mentions the bot or replies
+	// to it.
+	Addressed bool
+	// FromSelf is set for messages written by the linked account (or the
+	// person at the terminal); SelfChat when that is in the account's own
+	// "message yourself" chat, which is the owner's.
+	FromSelf, SelfChat bool
+}
+
+// Pairing codes: 8 characters with no look-alikes (0/O, 1/I/L), valid for
+// an hour, at most three waiting at once.
+const (
+	pairingAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+	pairingLength   = 8
+	PairingTTL      = time.Hour
+	MaxPending      = 3
+)
+
+// Why RequestPairing did or did not issue a code, for the inbox and logs.
+const (
+	ReasonCodeSent = "pairing code sent"
+	ReasonWaiting  = "awaiting pairing approval"
+	ReasonTooMany  = "too many pairing requests waiting"
+)
+
+// ErrBadCode is returned for a pairing code that is unknown or expired.
+var ErrBadCode = errors.New("no pairing request has that code (it may have expired: codes last an hour)")
+
+// Policy applies channels.whatsapp's rules and the access list in the
+// store. It is safe for concurrent use.
+type Policy struct {
+	cfg   config.WhatsApp
+	store *store.Store
+	now   func() time.Time
+
+	pairMu sync.Mutex // serialises pairing: check the cap, then mint
+}
+
+// New returns the policy of cfg over the access list in st; now is the
+// clock pairing codes expire by (time.Now when nil).
+func New(cfg config.WhatsApp, st *store.Store, now func() time.Time) *Policy {
+	if now == nil {
+		now = time.Now
+	}
+	return &Policy{cfg: cfg, store: st, now: now}
+}
+
+// Decide applies the policy to one message.
+func (p *Policy) Decide(ctx context.Context, s Sender) (Role, error) {
+	if s.FromSelf {
+		// The linked account's own messages are the owner's, but only in
+		// its self-chat; elsewhere they are the owner talking to people.
+		if s.SelfChat {
+			return Admin, nil
+		}
+		return Ignore, nil
+	}
+	w := p.cfg
+	number := s.Phone
+	entry, known, err := p.entry(ctx, number)
+	if err != nil {
+		return Ignore, err
+	}
+	configAdmin := number != "" && slices.Contains(w.Admins, number)
+	if known && entry.State == store.AccessBlocked && !configAdmin {
+		return Ignore, nil
+	}
+	admin := configAdmin || (known && entry.Admin && entry.State == store.AccessAllowed)
+	allowed := admin || (known && entry.State == store.AccessAllowed) || listed(w.AllowFrom, number)
+
+	if s.Group {
+		if !p.groupAllows(s, number, allowed) {
+			return Ignore, nil
+		}
+		if admin {
+			return Admin, nil
+		}
+		return User, nil
+	}
+	switch {
+	case w.DMPolicy == "disabled":
+		return Ignore, nil
+	case admin:
+		return Admin, nil
+	case allowed, w.DMPolicy == "open":
+		return User, nil
+	case w.DMPolicy == "pairing" && number != "":
+		return Pairing, nil
+	}
+	return Ignore, nil // allowlist: unknown senders get no answer at all
+}
+
+func (p *Policy) entry(ctx context.Context, number string) (store.AccessEntry, bool, error) {
+	if number == "" {
+		return store.AccessEntry{}, false, nil
+	}
+	e, ok, err := p.store.Access(ctx, number)
+	if err != nil {
+		return e, false, fmt.Errorf("read access list: %w", err)
+	}
+	return e, ok, nil
+}
+
+// groupAllows: groups are off unless listed (or groupPolicy "open"), and
+// then only messages that mention the bot or reply to it count, from
+// senders groupAllowFrom admits.
+func (p *Policy) groupAllows(s Sender, number string, allowed bool) bool {
+	w := p.cfg
+	g, listedGroup := w.Groups[s.Chat]
+	if !listedGroup {
+		g, listedGroup = w.Groups["*"]
+	}
+	switch w.GroupPolicy {
+	case "disabled":
+		return false
+	case "allowlist":
+		if !listedGroup {
+			return false
+		}
+	case "open":
+		if !listedGroup {
+			g = config.Group{RequireMention: true}
+		}
+	}
+	if g.RequireMention && !s.Addressed {
+		return false
+	}
+	if len(w.GroupAllowFrom) > 0 && !listed(w.GroupAllowFrom, number) && !allowed {
+		return false
+	}
+	return true
+}
+
+func listed(list []string, number string) bool {
+	return slices.Contains(list, "*") || (number != "" && slices.Contains(list, number))
+}
+
+// Number turns what a person typed into an E.164 number, or says how to
+// write it.
+func Number(typed string) (string, error) {
+	n, err := config.NormalizePhone(typed)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a phone number: write it in international form, like +15551234567", strings.TrimSpace(typed))
+	}
+	return n, nil
+}
+
+// AdminChange says what Allow does to a number's admin flag.
+type AdminChange int
+
+// What Allow does to the admin flag. Removing admin is always explicit:
+// allowing a number never demotes it.
+const (
+	KeepAdmin   AdminChange = iota // an admin stays one; anyone else is not made one
+	MakeAdmin                      // also make the number an admin
+	RemoveAdmin                    // allowed, but no longer an admin
+)
+
+// Allow lets a number talk to the bot, whatever its state was (blocked,
+// pending or unknown), and changes its admin flag as asked. It returns the
+// entry as stored.
+func (p *Policy) Allow(ctx context.Context, typed string, admin AdminChange) (store.AccessEntry, error) {
+	number, err := Number(typed)
+	if err != nil {
+		return store.AccessEntry{}, err
+	}
+	entry, _, err := p.store.Access(ctx, number)
+	if err != nil {
+		return store.AccessEntry{}, err
+	}
+	entry.Number, entry.State, entry.PairingCode, entry.CodeExpiresAt = number, store.AccessAllowed, "", time.Time{}
+	switch admin {
+	case MakeAdmin:
+		entry.Admin = true
+	case RemoveAdmin:
+		entry.Admin = false
+	}
+	if err := p.store.SetAccess(ctx, entry); err != nil {
+		return store.AccessEntry{}, err
+	}
+	return entry, nil
+}
+
+// Deny blocks a number: its messages are ignored and it is no longer an
+// admin. It returns the entry as stored.
+func (p *Policy) Deny(ctx context.Context, typed string) (store.AccessEntry, error) {
+	number, err := Number(typed)
+	if err != nil {
+		return store.AccessEntry{}, err
+	}
+	entry, _, err := p.store.Access(ctx, number)
+	if err != nil {
+		return store.AccessEntry{}, err
+	}
+	entry.Number, entry.State, entry.Admin, entry.PairingCode, entry.CodeExpiresAt = number, store.AccessBlocked, false, "", time.Time{}
+	if err := p.store.SetAccess(ctx, entry); err != nil {
+		return store.AccessEntry{}, err
+	}
+	return entry, nil
+}
+
+// ConfigAdmin reports whether the config file lists number as an admin,
+// which the access list cannot override: such a number stays an admin
+// even when denied.
+func (p *Policy) ConfigAdmin(number string) bool { return slices.Contains(p.cfg.Admins, number) }
+
+// RequestPairing answers an unknown sender's message under dmPolicy
+// "pairing": it issues a code an admin can approve, remembering chatID to
+// tell the sender when approved. code is "" when none is issued, and
+// reason says why: a code of theirs is still waiting, or too many are
+// (repeated messages do not mint codes).
+func (p *Policy) RequestPairing(ctx context.Context, number, chatID string) (code, reason string, err error) {
+	// Chats run in parallel: the count and the new code must be one step,
+	// or a flood of new senders gets past the cap.
+	p.pairMu.Lock()
+	defer p.pairMu.Unlock()
+	now := p.now()
+	entry, known, err := p.entry(ctx, number)
+	if err != nil {
+		return "", "", err
+	}
+	if known && entry.State == store.AccessPending && now.Before(entry.CodeExpiresAt) {
+		return "", ReasonWaiting, nil
+	}
+	n, err := p.store.PendingCount(ctx, now)
+	if err != nil {
+		return "", "", fmt.Errorf("count pairing requests: %w", err)
+	}
+	if n >= MaxPending {
+		return "", ReasonTooMany, nil
+	}
+	for range 5 {
+		code = newPairingCode()
+		err = p.store.SetAccess(ctx, store.AccessEntry{Number: number, State: store.AccessPending, PairingCode: code, CodeExpiresAt: now.Add(PairingTTL)})
+		if !errors.Is(err, store.ErrPairingCodeInUse) {
+			break
+		}
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("save pairing code: %w", err)
+	}
+	if err := p.store.SetSetting(ctx, pairChatKey(number), chatID); err != nil {
+		return "", "", fmt.Errorf("save pairing chat: %w", err)
+	}
+	return code, ReasonCodeSent, nil
+}
+
+// Pending lists the pairing requests still waiting, by number.
+func (p *Policy) Pending(ctx context.Context) ([]store.AccessEntry, error) {
+	entries, err := p.store.AccessList(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := p.now()
+	return slices.DeleteFunc(entries, func(e store.AccessEntry) bool {
+		return e.State != store.AccessPending || !now.Before(e.CodeExpiresAt)
+	}), nil
+}
+
+// List is every number on the access list, by number.
+func (p *Policy) List(ctx context.Context) ([]store.AccessEntry, error) {
+	return p.store.AccessList(ctx)
+}
+
+// Approve allows the number that asked for code, as an admin if asked. It
+// returns the number and the chat the request came from ("" if unknown),
+// where the sender can be told.
+func (p *Policy) Approve(ctx context.Context, code string, admin bool) (number, chatID string, err error) {
+	entry, ok, err := p.store.AccessByCode(ctx, strings.ToUpper(strings.TrimSpace(code)))
+	if err != nil {
+		return "", "", err
+	}
+	if !ok || entry.State != store.AccessPending || !p.now().Before(entry.CodeExpiresAt) {
+		return "", "", ErrBadCode
+	}
+	entry.State, entry.PairingCode, entry.CodeExpiresAt, entry.Admin = store.AccessAllowed, "", time.Time{}, admin
+	if err := p.store.SetAccess(ctx, entry); err != nil {
+		return "", "", err
+	}
+	chatID, _, err = p.store.Setting(ctx, pairChatKey(entry.Number))
+	if err != nil {
+		return entry.Number, "", fmt.Errorf("%s is approved, but the chat to tell them in could not be read: %w", entry.Number, err)
+	}
+	return entry.Number, chatID, nil
+}
+
+func pairChatKey(number string) string { return "pairchat:" + number }
+
+func newPairingCode() string {
+	b := make([]byte, pairingLength)
+	rand.Read(b)
+	for i := range b {
+		b[i] = pairingAlphabet[int(b[i])%len(pairingAlphabet)]
+	}
+	return string(b)
+}
