@@ -2,9 +2,9 @@ package agent
 
 // Conformance of the request bodies our adapters build against the
 // providers' published OpenAPI descriptions. Prism (@stoplight/prism-cli)
-// serves ../../shared/fixtures/openapi/{openai,anthropic}.yaml as validating
-// mocks: a request that fits the spec gets 200 and the spec's example, one
-// that does not gets 422 with the list of violations. The requests are the
+// serves testdata/openapi/{openai,anthropic}.yaml as validating mocks: a
+// request that fits the spec gets 200 and the spec's example, one that does
+// not gets 422 with the list of violations. The requests are the
 // real ones (responsesParams, completionsParams, anthropicParams) sent
 // through the real SDK services, non-streamed, because Prism cannot mock
 // streaming.
@@ -42,7 +42,7 @@ const (
 	prismPackage      = "@stoplight/prism-cli"
 	prismVersion      = "5.16.0"
 	prismStartTimeout = 120 * time.Second
-	openapiDir        = "../../shared/fixtures/openapi"
+	openapiDir        = "testdata/openapi"
 )
 
 func TestMain(m *testing.M) {

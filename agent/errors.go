@@ -126,8 +126,9 @@ func (e *Error) Is(target error) bool {
 	return ok && t.Model == nil && t.Class == e.Class && t.Detail == ""
 }
 
-// Overflow messages as real servers word them (see the fixtures README):
-// OpenAI's code, llama.cpp's type and text, vLLM, Anthropic, LM Studio.
+// Overflow messages as real servers word them (see
+// agenttest/testdata/README.md): OpenAI's code, llama.cpp's type and text,
+// vLLM, Anthropic, LM Studio.
 var overflowText = regexp.MustCompile(`(?i)context_length_exceeded|exceed_context_size|exceeds the available context|maximum context length|prompt is too long|context length|context window|too many tokens|n_ctx`)
 
 var (

@@ -13,7 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-const fixtures = "../../shared/fixtures/config/"
+// fixtures holds the seed document's three config blocks, byte for byte.
+const fixtures = "testdata/seed/"
 
 // noEnv is an environment with nothing set.
 func noEnv(string) (string, bool) { return "", false }

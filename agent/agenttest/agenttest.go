@@ -3,8 +3,9 @@
 // wire format of one real kind of server (LM Studio, Ollama, llama.cpp, vLLM,
 // OpenAI or Anthropic): the same JSON shapes, the same SSE event sequences,
 // the same places for model reasoning and the same ways of failing, as
-// recorded in shared/fixtures. Tests script what the model answers with
-// [Server.Enqueue] and read back what the client sent with [Server.Requests].
+// recorded in testdata/README.md and the wire transcripts in testdata/wire.
+// Tests script what the model answers with [Server.Enqueue] and read back
+// what the client sent with [Server.Requests].
 //
 //	s := agenttest.New(t, agenttest.LMStudio, "minimax-m2.1-gs32")
 //	s.Enqueue(

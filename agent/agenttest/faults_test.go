@@ -17,7 +17,7 @@ import (
 )
 
 // TestFaultStatuses: each HTTP-level fault gives the status and error shape
-// the fixtures README describes, on both OpenAI-style APIs.
+// testdata/README.md describes, on both OpenAI-style APIs.
 func TestFaultStatuses(t *testing.T) {
 	statuses := map[Fault]int{
 		RateLimited: 429, ServerError: 500, Overloaded: 503, Loading: 503, Unauthorized: 401,
@@ -79,7 +79,7 @@ func checkFault(t *testing.T, err error, httpResp *http.Response, status int, wa
 	}
 }
 
-// TestFaultBodies checks the server's own words where the fixtures quote them.
+// TestFaultBodies checks the server's own words where testdata/README.md quotes them.
 func TestFaultBodies(t *testing.T) {
 	tests := []struct {
 		style        Style

@@ -14,8 +14,8 @@ import (
 
 // The real transcripts, relative to this package's directory.
 const (
-	wirePlain     = "../../../shared/fixtures/wire/ollama-openai-v1.txt"
-	wireReasoning = "../../../shared/fixtures/wire/ollama-openai-v1-reasoning.txt"
+	wirePlain     = "testdata/wire/ollama-openai-v1.txt"
+	wireReasoning = "testdata/wire/ollama-openai-v1-reasoning.txt"
 )
 
 // exchange is one recorded HTTP answer.

@@ -10,7 +10,9 @@ import (
 	"testing"
 )
 
-const fixtures = "../../../shared/fixtures/config/"
+// fixtures is the config package's copy of the seed document's three config
+// blocks: read in place so the repository holds them once.
+const fixtures = "../../config/testdata/seed/"
 
 // waclaw runs the CLI in-process with a clean environment and returns its
 // output.
