@@ -5,9 +5,17 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 )
 
 const settingQuery = `SELECT value FROM settings WHERE key = ?`
+
+// lastConnectedKey holds when `waclaw run` last connected to WhatsApp, as
+// lastConnectedLayout (to the second, in UTC).
+const (
+	lastConnectedKey    = "whatsapp.last_connected"
+	lastConnectedLayout = time.RFC3339
+)
 
 // Setting returns the value stored under key; false if there is none.
 func (s *Store) Setting(ctx context.Context, key string) (string, bool, error) {
