@@ -143,9 +143,9 @@ func (r *ReadOnly) LastReceived(ctx context.Context) (time.Time, bool, error) {
 	return fromMillis(ms), ms > 0, nil
 }
 
-// LastConnected returns when `waclaw run` last connected to WhatsApp (it
-// records each connection in the settings); false when it never has (or
-// there is no settings table yet).
+// LastConnected returns when `waclaw run` last connected to WhatsApp (see
+// Store.SetLastConnected); false when it never has (or there is no
+// settings table yet).
 func (r *ReadOnly) LastConnected(ctx context.Context) (time.Time, bool, error) {
 	if ok, err := r.tableExists(ctx, "settings"); err != nil {
 		return time.Time{}, false, fmt.Errorf("read last connected: %w", err)

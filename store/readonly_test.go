@@ -85,7 +85,7 @@ func TestOpenReadOnlyChangesNothing(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "waclaw.db")
 	closedStore(t, path, func(s *Store) {
-		if err := s.SetSetting(ctx, "whatsapp.last_connected", t0.UTC().Format(time.RFC3339)); err != nil {
+		if err := s.SetLastConnected(ctx, t0); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -282,13 +282,18 @@ func TestLastConnected(t *testing.T) {
 		t.Errorf("LastConnected never connected = %v, %v, %v; want false, nil", at, ok, err)
 	}
 
-	// As `waclaw run` writes it.
+	at := time.Date(2026, 3, 1, 11, 0, 0, 123_000_000, time.FixedZone("CET", 3600))
 	closedStore(t, path, func(s *Store) {
-		if err := s.SetSetting(ctx, "whatsapp.last_connected", "2026-03-01T10:00:00Z"); err != nil {
+		if err := s.SetLastConnected(ctx, at); err != nil {
 			t.Fatal(err)
 		}
+		// Databases written before SetLastConnected hold the same key
+		// and format.
+		if v, ok, err := s.Setting(ctx, "whatsapp.last_connected"); v != "2026-03-01T10:00:00Z" || !ok || err != nil {
+			t.Errorf(`Setting("whatsapp.last_connected") = %q, %v, %v; want "2026-03-01T10:00:00Z", true, nil`, v, ok, err)
+		}
 	})
-	want := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	want := at.Truncate(time.Second)
 	got, ok, err := openReadOnly(t, path).LastConnected(ctx)
 	if !got.Equal(want) || !ok || err != nil {
 		t.Errorf("LastConnected = %v, %v, %v; want %v, true, nil", got, ok, err, want)

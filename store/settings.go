@@ -40,3 +40,13 @@ func (s *Store) SetSetting(ctx context.Context, key, value string) error {
 	}
 	return nil
 }
+
+// SetLastConnected records that `waclaw run` connected to WhatsApp at t,
+// for waclaw doctor (see ReadOnly.LastConnected).
+func (s *Store) SetLastConnected(ctx context.Context, t time.Time) error {
+	v := t.UTC().Format(lastConnectedLayout)
+	if _, err := s.db.ExecContext(ctx, setSettingQuery, lastConnectedKey, v); err != nil {
+		return fmt.Errorf("set last connected: %w", err)
+	}
+	return nil
+}

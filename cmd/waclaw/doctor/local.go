@@ -185,10 +185,6 @@ func cause(err error) error {
 	}
 }
 
-// LastConnectedKey is the setting `waclaw run` writes each time the
-// WhatsApp connection comes up (RFC 3339).
-const LastConnectedKey = "whatsapp.last_connected"
-
 // checkWhatsApp reads the linked account from whatsmeow's session tables,
 // when `waclaw run` last connected, and when a message last arrived.
 func (d *doctor) checkWhatsApp(ctx context.Context, db *store.ReadOnly) {
