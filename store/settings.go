@@ -5,9 +5,17 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 )
 
 const settingQuery = `SELECT value FROM settings WHERE key = ?`
+
+// lastConnectedKey holds when `waclaw run` last connected to WhatsApp, as
+// lastConnectedLayout (to the second, in UTC).
+const (
+	lastConnectedKey    = "whatsapp.last_connected"
+	lastConnectedLayout = time.RFC3339
+)
 
 // Setting returns the value stored under key; false if there is none.
 func (s *Store) Setting(ctx context.Context, key string) (string, bool, error) {
@@ -29,6 +37,16 @@ ON CONFLICT (key) DO UPDATE SET value = excluded.value`
 func (s *Store) SetSetting(ctx context.Context, key, value string) error {
 	if _, err := s.db.ExecContext(ctx, setSettingQuery, key, value); err != nil {
 		return fmt.Errorf("set setting %s: %w", key, err)
+	}
+	return nil
+}
+
+// SetLastConnected records that `waclaw run` connected to WhatsApp at t,
+// for waclaw doctor (see ReadOnly.LastConnected).
+func (s *Store) SetLastConnected(ctx context.Context, t time.Time) error {
+	v := t.UTC().Format(lastConnectedLayout)
+	if _, err := s.db.ExecContext(ctx, setSettingQuery, lastConnectedKey, v); err != nil {
+		return fmt.Errorf("set last connected: %w", err)
 	}
 	return nil
 }

@@ -1,7 +1,9 @@
 // Package store keeps waclaw's state in one SQLite file: chat sessions and
 // their messages, compaction summaries, the durable inbox of received
 // messages, model usage, the access list and small settings. The same file
-// later holds whatsmeow's tables, which this package never touches.
+// later holds whatsmeow's tables, which this package never writes;
+// ReadOnly.LinkedAccount, for waclaw doctor, is the one place it reads
+// them.
 package store
 
 import (
@@ -43,6 +45,20 @@ func (e *NewerSchemaError) Error() string {
 // Is makes errors.Is(err, ErrNewerSchema) true.
 func (e *NewerSchemaError) Is(target error) bool { return target == ErrNewerSchema }
 
+// IsNotADatabase reports whether err comes from SQLite finding that the
+// file is not a SQLite database at all.
+func IsNotADatabase(err error) bool {
+	var serr sqlite3.Error
+	return errors.As(err, &serr) && serr.Code == sqlite3.ErrNotADB
+}
+
+// IsCorrupt reports whether err comes from SQLite finding the database
+// file damaged.
+func IsCorrupt(err error) bool {
+	var serr sqlite3.Error
+	return errors.As(err, &serr) && serr.Code == sqlite3.ErrCorrupt
+}
+
 // Store is waclaw's state in one SQLite file. It is safe for concurrent use.
 type Store struct {
 	db   *sql.DB
@@ -83,8 +99,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 func (s *Store) prepare(ctx context.Context, migs []migration) error {
 	version, err := schemaVersion(ctx, s.db)
 	if err != nil {
-		var serr sqlite3.Error
-		if errors.As(err, &serr) && serr.Code == sqlite3.ErrNotADB {
+		if IsNotADatabase(err) {
 			return fmt.Errorf("%s is not a waclaw database (%w): move it away or choose another --data-dir", s.path, err)
 		}
 		return fmt.Errorf("open store %s: read schema version: %w", s.path, err)

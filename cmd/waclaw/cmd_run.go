@@ -11,7 +11,6 @@ import (
 
 	"waclaw/bridge"
 	"waclaw/bridge/whatsapp"
-	"waclaw/cmd/waclaw/doctor"
 	"waclaw/store"
 )
 
@@ -39,7 +38,7 @@ func runBot(ctx context.Context, e *env, qrPNG string) error {
 		MediaNotice:    func(in bridge.Inbound) bool { return b != nil && b.Answers(ctx, in) },
 		IgnoreSelfChat: !a.cfg.WhatsApp.SelfChatMode,
 		OnConnected: func(at time.Time) {
-			if err := a.store.SetSetting(ctx, doctor.LastConnectedKey, at.UTC().Format(time.RFC3339)); err != nil {
+			if err := a.store.SetLastConnected(ctx, at); err != nil {
 				slog.Warn("record the connection time", "err", err)
 			}
 		},

@@ -573,7 +573,7 @@ func TestDatabaseInUse(t *testing.T) {
 		t.Errorf("whatsapp while open = %s %q", c.Status, c.Detail)
 	}
 	// `waclaw run` records each connection; doctor reports the last one.
-	if err := st.SetSetting(t.Context(), LastConnectedKey, "2026-03-01T10:00:00Z"); err != nil {
+	if err := st.SetLastConnected(t.Context(), time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)
 	}
 	r = runDoctor(t, cfg, dir)

@@ -2,19 +2,18 @@ package doctor
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/mattn/go-sqlite3"
 	"go.mau.fi/whatsmeow/types"
+
+	"waclaw/store"
 )
 
 // checkDataDir checks that waclaw can write where its database lives,
@@ -101,15 +100,14 @@ func probeWrite(dir string) error {
 // checkDatabase opens the database read-only (a missing one is not
 // created), checks its mode, owner and integrity, and returns it open for
 // the WhatsApp check, or nil.
-func (d *doctor) checkDatabase(ctx context.Context) *sql.DB {
+func (d *doctor) checkDatabase(ctx context.Context) *store.ReadOnly {
 	c := Check{Name: "database", Required: true}
 	defer func() { d.add(c) }()
 	path := d.Database
 	fi, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		c.Status, c.Detail = Warn, path+": not created yet, it is created on first run"
-		c.Advice = "run `waclaw pair` once (it creates the database and links WhatsApp)"
+		notCreatedYet(&c, path)
 		return nil
 	case err != nil:
 		c.Status, c.Detail = Fail, err.Error()
@@ -123,36 +121,27 @@ func (d *doctor) checkDatabase(ctx context.Context) *sql.DB {
 
 	ctx, cancel := context.WithTimeout(ctx, d.Timeout)
 	defer cancel()
-	u := url.URL{Scheme: "file", Path: path, RawQuery: "mode=ro&_busy_timeout=5000"}
-	if !exists(path+"-wal") && !exists(path+"-shm") {
-		// No connection has the file open (WAL mode keeps both beside
-		// it while one does), and a read-only one would leave them
-		// behind: read the file as it is.
-		u.RawQuery += "&immutable=1"
-	}
-	db, err := sql.Open("sqlite3", u.String())
-	if err == nil {
-		err = db.PingContext(ctx)
-	}
+	db, err := store.OpenReadOnly(ctx, path)
 	var results []string
 	if err == nil {
-		results, err = integrityCheck(ctx, db)
+		results, err = db.IntegrityCheck(ctx)
 	}
 	if err != nil {
 		if db != nil {
 			db.Close()
 		}
 		c.Status = Fail
-		var serr sqlite3.Error
 		switch {
-		case errors.As(err, &serr) && serr.Code == sqlite3.ErrNotADB:
-			c.Detail = path + " is not a SQLite database (" + err.Error() + ")"
+		case errors.Is(err, fs.ErrNotExist): // removed since the stat above
+			notCreatedYet(&c, path)
+		case store.IsNotADatabase(err):
+			c.Detail = path + " is not a SQLite database (" + cause(err).Error() + ")"
 			c.Advice = "move it away and run `waclaw pair` to start a new one (or point --data-dir at the right directory)"
-		case errors.As(err, &serr) && serr.Code == sqlite3.ErrCorrupt:
-			c.Detail = path + " is damaged (" + err.Error() + ")"
+		case store.IsCorrupt(err):
+			c.Detail = path + " is damaged (" + cause(err).Error() + ")"
 			c.Advice = "stop waclaw, restore the file from a backup or move it away, then run `waclaw pair` to start a new one"
 		default:
-			c.Detail = path + " cannot be read: " + err.Error()
+			c.Detail = path + " cannot be read: " + cause(err).Error()
 			c.Advice = "make it readable and writable by the user waclaw runs as (chown USER " + path + ")"
 		}
 		return nil
@@ -178,44 +167,27 @@ func (d *doctor) checkDatabase(ctx context.Context) *sql.DB {
 	return db
 }
 
-func exists(path string) bool {
-	_, err := os.Lstat(path)
-	return err == nil
+func notCreatedYet(c *Check, path string) {
+	c.Status, c.Detail = Warn, path+": not created yet, it is created on first run"
+	c.Advice = "run `waclaw pair` once (it creates the database and links WhatsApp)"
 }
 
-// integrityCheck runs PRAGMA integrity_check and returns its first lines:
-// "ok" alone when the file is sound.
-func integrityCheck(ctx context.Context, db *sql.DB) ([]string, error) {
-	rows, err := db.QueryContext(ctx, "PRAGMA integrity_check(5)")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
+// cause is the innermost error, SQLite's own words: the report's line
+// already names the file and what was being done, which the store's
+// wrapping would only repeat.
+func cause(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
 		}
-		out = append(out, s)
+		err = next
 	}
-	return out, rows.Err()
 }
-
-const (
-	tableExistsQuery = `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`
-	deviceQuery      = `SELECT jid FROM whatsmeow_device LIMIT 1`
-	lastInboxQuery   = `SELECT coalesce(max(created_at), 0) FROM inbox`
-	settingQuery     = `SELECT value FROM settings WHERE key = ?`
-)
-
-// LastConnectedKey is the setting `waclaw run` writes each time the
-// WhatsApp connection comes up (RFC 3339).
-const LastConnectedKey = "whatsapp.last_connected"
 
 // checkWhatsApp reads the linked account from whatsmeow's session tables,
 // when `waclaw run` last connected, and when a message last arrived.
-func (d *doctor) checkWhatsApp(ctx context.Context, db *sql.DB) {
+func (d *doctor) checkWhatsApp(ctx context.Context, db *store.ReadOnly) {
 	c := Check{Name: "whatsapp"}
 	defer func() { d.add(c) }()
 	const pair = "run `waclaw pair` once in a terminal, as the user waclaw runs as; then start waclaw (or its service)"
@@ -229,19 +201,14 @@ func (d *doctor) checkWhatsApp(ctx context.Context, db *sql.DB) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.Timeout)
 	defer cancel()
-	var jid string
-	var n int
-	err := db.QueryRowContext(ctx, tableExistsQuery, "whatsmeow_device").Scan(&n)
-	if err == nil && n > 0 {
-		err = db.QueryRowContext(ctx, deviceQuery).Scan(&jid)
-	}
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && jid == "") {
-		c.Status, c.Detail, c.Advice = Warn, "not linked", pair
+	jid, linked, err := db.LinkedAccount(ctx)
+	if err != nil {
+		c.Status, c.Detail = Warn, "cannot read the WhatsApp session: "+cause(err).Error()
+		c.Advice = "stop other programs that hold the database, then run waclaw doctor again"
 		return
 	}
-	if err != nil {
-		c.Status, c.Detail = Warn, "cannot read the WhatsApp session: "+err.Error()
-		c.Advice = "stop other programs that hold the database, then run waclaw doctor again"
+	if !linked {
+		c.Status, c.Detail, c.Advice = Warn, "not linked", pair
 		return
 	}
 	number := jid
@@ -249,16 +216,10 @@ func (d *doctor) checkWhatsApp(ctx context.Context, db *sql.DB) {
 		number = "+" + j.User
 	}
 	c.Status, c.Detail = OK, "linked as "+number
-	var connected string
-	if db.QueryRowContext(ctx, settingQuery, LastConnectedKey).Scan(&connected) == nil {
-		if at, err := time.Parse(time.RFC3339, connected); err == nil {
-			c.Detail += fmt.Sprintf(", last connected %s (%s ago)", at.Local().Format("2006-01-02 15:04"), d.Now().Sub(at).Round(time.Second))
-		}
+	if at, ok, err := db.LastConnected(ctx); err == nil && ok {
+		c.Detail += fmt.Sprintf(", last connected %s (%s ago)", at.Local().Format("2006-01-02 15:04"), d.Now().Sub(at).Round(time.Second))
 	}
-	var last int64
-	if db.QueryRowContext(ctx, tableExistsQuery, "inbox").Scan(&n) == nil && n > 0 &&
-		db.QueryRowContext(ctx, lastInboxQuery).Scan(&last) == nil && last > 0 {
-		at := time.UnixMilli(last)
+	if at, ok, err := db.LastReceived(ctx); err == nil && ok {
 		c.Detail += fmt.Sprintf(", last message received %s (%s ago)", at.Format("2006-01-02 15:04"), d.Now().Sub(at).Round(time.Second))
 	} else {
 		c.Detail += ", no message received yet"
