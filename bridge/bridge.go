@@ -74,7 +74,7 @@ type Options struct {
 type Bridge struct {
 	cfg     *config.Config
 	store   *store.Store
-	history *compaction.Compactor
+	history *compaction.History
 	agent   *agent.Agent
 	ch      Channel
 	log     *slog.Logger
@@ -99,7 +99,7 @@ type Bridge struct {
 }
 
 // New builds a bridge.
-func New(cfg *config.Config, st *store.Store, history *compaction.Compactor, ag *agent.Agent, ch Channel, opts Options) *Bridge {
+func New(cfg *config.Config, st *store.Store, history *compaction.History, ag *agent.Agent, ch Channel, opts Options) *Bridge {
 	b := &Bridge{
 		cfg: cfg, store: st, history: history, agent: ag, ch: ch,
 		log: opts.Logger, now: opts.Now, sleep: opts.Sleep, drain: opts.DrainTimeout, link: opts.Link,

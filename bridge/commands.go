@@ -10,6 +10,7 @@ import (
 	"waclaw/bridge/access"
 	"waclaw/compaction"
 	"waclaw/config"
+	"waclaw/store"
 )
 
 // isCommand reports whether a whole message is a command: it starts with
@@ -123,7 +124,7 @@ func (b *Bridge) modelCommand(ctx context.Context, chatID, args string) (string,
 	if why := m.Provider.Unavailable(); why != "" {
 		reply += fmt.Sprintf(" Note: %s, so replies will come from the fallbacks until it is.", why)
 	}
-	if sess.Privacy == compaction.PrivacyLocal && !m.Provider.Local {
+	if sess.Privacy == store.PrivacyLocal && !m.Provider.Local {
 		reply += " Note: this chat is set to local only, so this hosted model will not be used."
 	}
 	return reply, nil
@@ -170,17 +171,17 @@ func (b *Bridge) privacyCommand(ctx context.Context, chatID, args string) (strin
 	}
 	switch strings.ToLower(args) {
 	case "local":
-		if err := b.store.SetPrivacy(ctx, sess.ID, compaction.PrivacyLocal); err != nil {
+		if err := b.store.SetPrivacy(ctx, sess.ID, store.PrivacyLocal); err != nil {
 			return "", err
 		}
 		return "This chat now uses local models only: its messages are never sent to a hosted model, even when the local one is down.", nil
 	case "default":
-		if err := b.store.SetPrivacy(ctx, sess.ID, ""); err != nil {
+		if err := b.store.SetPrivacy(ctx, sess.ID, store.PrivacyDefault); err != nil {
 			return "", err
 		}
 		return "This chat may use the hosted fallbacks again when the local model is down.", nil
 	case "":
-		if sess.Privacy == compaction.PrivacyLocal {
+		if sess.Privacy == store.PrivacyLocal {
 			return "This chat uses local models only. /privacy default allows hosted fallbacks.", nil
 		}
 		return "This chat may use hosted fallbacks. /privacy local keeps it on local models only.", nil

@@ -252,7 +252,7 @@ func TestHostileCommandLookAlikes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sessions) != 1 || sessions[0].ModelOverride != "" || sessions[0].Privacy != "" {
+	if len(sessions) != 1 || sessions[0].ModelOverride != "" || sessions[0].Privacy != store.PrivacyDefault {
 		t.Errorf("sessions = %+v; want one, untouched", sessions)
 	}
 	if _, known, _ := h.store.Access(context.Background(), "+15559990000"); known {
@@ -353,7 +353,7 @@ func TestHostileModelAnswersWithCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sessions) != 1 || sessions[0].ModelOverride != "" || sessions[0].Privacy != "" {
+	if len(sessions) != 1 || sessions[0].ModelOverride != "" || sessions[0].Privacy != store.PrivacyDefault {
 		t.Errorf("sessions = %+v; want one, with no override and no privacy mode", sessions)
 	}
 	if _, known, _ := h.store.Access(ctx, "+15559990000"); known {

@@ -166,7 +166,7 @@ func (b *Bridge) answer(ctx context.Context, j *job) (reply, error) {
 		if errors.As(err, &ce) {
 			b.noteFailure(in.ChatID, turn)
 			msg := ce.UserMessage()
-			if sess, serr := b.store.ActiveSession(ctx, in.ChatID); serr == nil && sess.Privacy == "local" {
+			if sess, serr := b.store.ActiveSession(ctx, in.ChatID); serr == nil && sess.Privacy == store.PrivacyLocal {
 				msg = "Sorry, no local model could answer right now, and this chat is set to local only, so your message was not sent to a hosted model. Please try again later."
 			}
 			return reply{text: msg, quote: in.MessageID, state: store.InboxFailed, reason: fmt.Sprintf("no model answered: %v", err)}, nil

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"waclaw/store"
 )
 
 // status is /status: the chat's model and where it came from, the chain
@@ -25,7 +27,7 @@ func (b *Bridge) status(ctx context.Context, chatID string) (string, error) {
 	if b.link != nil {
 		fmt.Fprintf(&sb, "*WhatsApp:* %s\n", b.link())
 	}
-	if sess.Privacy == "local" {
+	if sess.Privacy == store.PrivacyLocal {
 		sb.WriteString("*Privacy:* local models only\n")
 	}
 	cooling := map[string]string{}
@@ -61,28 +63,16 @@ func (b *Bridge) status(ctx context.Context, chatID string) (string, error) {
 	if hasSum {
 		notes = fmt.Sprintf("%d tokens", sum.Tokens)
 	}
+	tokens, err := b.history.ContextTokens(ctx, sess)
+	if err != nil {
+		return "", err
+	}
 	fmt.Fprintf(&sb, "\n*Context:* about %d of %d tokens (history cap %d); %d messages, %d compacted; notes %s",
-		b.contextTokens(ctx, sess.ID), m.ContextWindow, b.cfg.Agent.Compaction.MaxHistoryTokens, total, compacted, notes)
+		tokens, m.ContextWindow, b.cfg.Agent.Compaction.MaxHistoryTokens, total, compacted, notes)
 	use, err := b.store.UsageSince(ctx, chatID, sess.CreatedAt)
 	if err != nil {
 		return "", err
 	}
 	fmt.Fprintf(&sb, "\n*This conversation:* %d model calls, %d tokens in, %d out, $%.4f", use.Turns, use.TokensIn, use.TokensOut, use.Cost)
 	return sb.String(), nil
-}
-
-// contextTokens estimates the history part of the next context.
-func (b *Bridge) contextTokens(ctx context.Context, sessionID int64) int {
-	n := 0
-	if sum, ok, err := b.store.LatestSummary(ctx, sessionID); err == nil && ok {
-		n += sum.Tokens
-	}
-	msgs, err := b.store.RecentMessages(ctx, sessionID, 400)
-	if err != nil {
-		return n
-	}
-	for _, m := range msgs {
-		n += m.Tokens
-	}
-	return min(n, b.cfg.Agent.Compaction.MaxHistoryTokens) + len(b.cfg.Agent.SystemPrompt)/4
 }

@@ -56,7 +56,7 @@ func TestNewSessionArchivesAndKeepsSettings(t *testing.T) {
 	if err := s.SetModelOverride(ctx, old.ID, "local/qwen3"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetPrivacy(ctx, old.ID, "local"); err != nil {
+	if err := s.SetPrivacy(ctx, old.ID, PrivacyLocal); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.AppendMessage(ctx, Message{SessionID: old.ID, Role: RoleUser, Text: "remember me"}); err != nil {
@@ -106,7 +106,7 @@ func TestSessionSettersNotFound(t *testing.T) {
 	if err := s.SetModelOverride(ctx, 42, "x"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("SetModelOverride(missing) = %v; want ErrNotFound", err)
 	}
-	if err := s.SetPrivacy(ctx, 42, "local"); !errors.Is(err, ErrNotFound) {
+	if err := s.SetPrivacy(ctx, 42, PrivacyLocal); !errors.Is(err, ErrNotFound) {
 		t.Errorf("SetPrivacy(missing) = %v; want ErrNotFound", err)
 	}
 }

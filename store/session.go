@@ -23,8 +23,8 @@ type Session struct {
 	ID            int64
 	ChatID        string
 	State         SessionState
-	ModelOverride string // model ref chosen with /model for this chat; "" = configured primary
-	Privacy       string // privacy mode set with /privacy; "" = default
+	ModelOverride string  // model ref chosen with /model for this chat; "" = configured primary
+	Privacy       Privacy // set with /privacy
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 }
@@ -134,8 +134,17 @@ func (s *Store) SetModelOverride(ctx context.Context, sessionID int64, ref strin
 
 const setPrivacyQuery = `UPDATE sessions SET privacy = ?, updated_at = ? WHERE id = ?`
 
-// SetPrivacy sets the session's privacy mode; "" is the default.
-func (s *Store) SetPrivacy(ctx context.Context, sessionID int64, mode string) error {
+// Privacy says where a chat's text may go.
+type Privacy string
+
+// Privacy modes, as /privacy sets them.
+const (
+	PrivacyDefault Privacy = ""      // local models first, hosted fallbacks allowed
+	PrivacyLocal   Privacy = "local" // local providers only, even when they are down
+)
+
+// SetPrivacy sets the session's privacy mode.
+func (s *Store) SetPrivacy(ctx context.Context, sessionID int64, mode Privacy) error {
 	res, err := s.db.ExecContext(ctx, setPrivacyQuery, mode, millis(s.now()), sessionID)
 	if err == nil {
 		err = checkAffected(res)

@@ -16,7 +16,7 @@ type app struct {
 	cfg     *config.Config
 	store   *store.Store
 	agent   *agent.Agent
-	history *compaction.Compactor
+	history *compaction.History
 }
 
 // openApp loads the config and opens the database in the data dir.

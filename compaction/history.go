@@ -28,8 +28,10 @@ type Replier interface {
 // the context never needs more, so its cost does not grow with the history.
 const tailWindow = 400
 
-// Compactor answers turns with history and compacts it.
-type Compactor struct {
+// History runs a chat's turns: it loads the chat's history, builds the
+// context within the budget (compacting when it no longer fits), asks the
+// agent, and stores the exchange.
+type History struct {
 	cfg   *config.Config
 	store *store.Store
 	agent Replier
@@ -37,12 +39,12 @@ type Compactor struct {
 	calib calibration
 }
 
-// New returns a Compactor.
-func New(cfg *config.Config, st *store.Store, ag Replier, log *slog.Logger) *Compactor {
+// New returns the History of the chats in st.
+func New(cfg *config.Config, st *store.Store, ag Replier, log *slog.Logger) *History {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Compactor{cfg: cfg, store: st, agent: ag, log: log}
+	return &History{cfg: cfg, store: st, agent: ag, log: log}
 }
 
 // Turn is the result of one exchange.
@@ -65,10 +67,6 @@ type Turn struct {
 // answer could not be stored).
 func (t *Turn) Answered() bool { return t != nil && t.Outcome != nil && t.Outcome.Model != nil }
 
-// PrivacyLocal is a session's privacy setting when its text may only go to
-// local providers.
-const PrivacyLocal = "local"
-
 // Report says what a compaction did.
 type Report struct {
 	Messages      int // messages folded into the notes
@@ -85,7 +83,7 @@ var ErrNothingToCompact = errors.New("nothing to compact yet")
 
 // Model is the model a chat's session uses: its /model choice when that
 // still exists in the config, else the configured primary.
-func (c *Compactor) Model(sess store.Session) *config.Model {
+func (c *History) Model(sess store.Session) *config.Model {
 	if sess.ModelOverride != "" {
 		if m, ok := c.cfg.Model(sess.ModelOverride); ok {
 			return m
@@ -99,7 +97,7 @@ func (c *Compactor) Model(sess store.Session) *config.Model {
 // that stopped before sending it) gets that answer again, without a model. When the history no longer fits the budget it is
 // compacted first; when the model says the context is too long anyway, it
 // is compacted harder and the turn retried once.
-func (c *Compactor) Reply(ctx context.Context, chatID, text, platformMsgID string) (*Turn, error) {
+func (c *History) Reply(ctx context.Context, chatID, text, platformMsgID string) (*Turn, error) {
 	sess, err := c.store.ActiveSession(ctx, chatID)
 	if err != nil {
 		return nil, fmt.Errorf("load session: %w", err)
@@ -117,14 +115,14 @@ func (c *Compactor) Reply(ctx context.Context, chatID, text, platformMsgID strin
 	if err != nil {
 		return nil, err
 	}
-	plan.localOnly = sess.Privacy == PrivacyLocal
+	plan.localOnly = sess.Privacy == store.PrivacyLocal
 	reply, out, err := c.agent.Reply(ctx, c.conversation(chatID, m, plan, text, true))
 	if errors.Is(err, agent.ErrContextOverflow) {
 		c.log.Warn("context overflow; compacting harder and retrying", "model", m.Ref(), "estimated", plan.estimate)
 		if plan, err = c.prepare(ctx, sess, m, text, 2, true, turn); err != nil {
 			return nil, err
 		}
-		plan.localOnly = sess.Privacy == PrivacyLocal
+		plan.localOnly = sess.Privacy == store.PrivacyLocal
 		reply, out, err = c.agent.Reply(ctx, c.conversation(chatID, m, plan, text, false))
 	}
 	turn.Reply, turn.Outcome, turn.ContextTokens = reply, out, int(float64(plan.estimate)*c.calib.get(m.Ref()))
@@ -149,7 +147,7 @@ func (c *Compactor) Reply(ctx context.Context, chatID, text, platformMsgID strin
 // Save stores a turn that Reply answered but could not store (it returned
 // the turn with the error: turn.Answered() is true), without asking a
 // model again.
-func (c *Compactor) Save(ctx context.Context, chatID, text, platformMsgID string, turn *Turn) error {
+func (c *History) Save(ctx context.Context, chatID, text, platformMsgID string, turn *Turn) error {
 	sess, err := c.store.ActiveSession(ctx, chatID)
 	if err != nil {
 		return fmt.Errorf("load session: %w", err)
@@ -157,7 +155,7 @@ func (c *Compactor) Save(ctx context.Context, chatID, text, platformMsgID string
 	return c.saveTurn(ctx, sess.ID, text, platformMsgID, turn.Reply)
 }
 
-func (c *Compactor) saveTurn(ctx context.Context, sessionID int64, text, platformMsgID, reply string) error {
+func (c *History) saveTurn(ctx context.Context, sessionID int64, text, platformMsgID, reply string) error {
 	userMsg := store.Message{Role: store.RoleUser, Text: text, Tokens: Estimate(text), PlatformMsgID: platformMsgID}
 	replyMsg := store.Message{Role: store.RoleAssistant, Text: reply, Tokens: Estimate(reply)}
 	if _, _, err := c.store.AppendTurn(ctx, sessionID, userMsg, replyMsg); err != nil {
@@ -168,7 +166,7 @@ func (c *Compactor) saveTurn(ctx context.Context, sessionID int64, text, platfor
 
 // Compact folds everything but the kept-recent tail of chat's history into
 // the notes now (/compact).
-func (c *Compactor) Compact(ctx context.Context, chatID string) (Report, error) {
+func (c *History) Compact(ctx context.Context, chatID string) (Report, error) {
 	sess, err := c.store.ActiveSession(ctx, chatID)
 	if err != nil {
 		return Report{}, fmt.Errorf("load session: %w", err)
@@ -195,7 +193,7 @@ type plan struct {
 // its answer, a reserve, the system prompt and the new message, and never
 // more than the configured history cap. shrink divides it (a harder
 // compaction after an overflow).
-func (c *Compactor) budget(m *config.Model, text string, shrink int) int {
+func (c *History) budget(m *config.Model, text string, shrink int) int {
 	factor := c.calib.get(m.Ref())
 	reserve := min(1024, m.ContextWindow/10)
 	fixed := int(float64(Estimate(c.cfg.Agent.SystemPrompt)+Estimate(text)+Estimate(notesHeader+notesAck)) * factor)
@@ -207,28 +205,12 @@ func (c *Compactor) budget(m *config.Model, text string, shrink int) int {
 // and if they do not fit the budget (or force is set) summarises all but
 // the newest half-budget of turns into new notes. If summarising fails, or
 // compaction is off, the oldest turns are left out of the context instead.
-func (c *Compactor) prepare(ctx context.Context, sess store.Session, m *config.Model, text string, shrink int, force bool, turn *Turn) (plan, error) {
-	budget := c.budget(m, text, shrink)
-	factor := c.calib.get(m.Ref())
-	cost := func(s string) int { return int(float64(Estimate(s))*factor) + 4 }
-
-	summary, hasSummary, err := c.store.LatestSummary(ctx, sess.ID)
+func (c *History) prepare(ctx context.Context, sess store.Session, m *config.Model, text string, shrink int, force bool, turn *Turn) (plan, error) {
+	w, err := c.window(ctx, sess, m, text, shrink)
 	if err != nil {
-		return plan{}, fmt.Errorf("load summary: %w", err)
+		return plan{}, err
 	}
-	tail, err := c.store.RecentMessages(ctx, sess.ID, tailWindow)
-	if err != nil {
-		return plan{}, fmt.Errorf("load history: %w", err)
-	}
-	notes := ""
-	if hasSummary {
-		notes = summary.Text
-	}
-	notesCost := 0
-	if notes != "" {
-		notesCost = cost(notesBlock(notes))
-	}
-	fits := fitTail(tail, budget-notesCost, cost)
+	notes, tail, fits, budget, cost := w.notes, w.tail, w.fits, w.budget, w.cost
 	if len(fits) == len(tail) && !force {
 		return c.finish(notes, tail, text), nil
 	}
@@ -254,6 +236,48 @@ func (c *Compactor) prepare(ctx context.Context, sess store.Session, m *config.M
 	return c.finish(notes, fits, text), nil
 }
 
+// window is a session's history as a turn would see it: the notes, the
+// recent tail, and the part of the tail that fits the budget beside them.
+type window struct {
+	notes      string
+	tail, fits []store.Message
+	budget     int
+	cost       func(string) int // a text's size in the model's tokens, calibrated
+}
+
+// window loads the notes and the recent tail and fits them to the budget
+// of a turn with text, without compacting anything.
+func (c *History) window(ctx context.Context, sess store.Session, m *config.Model, text string, shrink int) (window, error) {
+	factor := c.calib.get(m.Ref())
+	w := window{budget: c.budget(m, text, shrink), cost: func(s string) int { return int(float64(Estimate(s))*factor) + 4 }}
+	summary, hasSummary, err := c.store.LatestSummary(ctx, sess.ID)
+	if err != nil {
+		return w, fmt.Errorf("load summary: %w", err)
+	}
+	if w.tail, err = c.store.RecentMessages(ctx, sess.ID, tailWindow); err != nil {
+		return w, fmt.Errorf("load history: %w", err)
+	}
+	notesCost := 0
+	if hasSummary && summary.Text != "" {
+		w.notes = summary.Text
+		notesCost = w.cost(notesBlock(w.notes))
+	}
+	w.fits = fitTail(w.tail, w.budget-notesCost, w.cost)
+	return w, nil
+}
+
+// ContextTokens estimates, in the chat model's tokens, the context the
+// chat's next turn starts from: the system prompt, the notes and the recent
+// turns that fit beside them (for /status).
+func (c *History) ContextTokens(ctx context.Context, sess store.Session) (int, error) {
+	m := c.Model(sess)
+	w, err := c.window(ctx, sess, m, "", 1)
+	if err != nil {
+		return 0, err
+	}
+	return int(float64(c.finish(w.notes, w.fits, "").estimate) * c.calib.get(m.Ref())), nil
+}
+
 // fitTail returns the longest suffix of msgs, starting at a user message,
 // whose cost fits in budget.
 func fitTail(msgs []store.Message, budget int, cost func(string) int) []store.Message {
@@ -273,7 +297,7 @@ func fitTail(msgs []store.Message, budget int, cost func(string) int) []store.Me
 
 // summarise asks the summarising model for new notes and stores them,
 // marking old compacted, in one transaction.
-func (c *Compactor) summarise(ctx context.Context, sess store.Session, m *config.Model, previous string, old []store.Message, maxTokens int) (string, error) {
+func (c *History) summarise(ctx context.Context, sess store.Session, m *config.Model, previous string, old []store.Message, maxTokens int) (string, error) {
 	maxTokens = max(maxTokens, 200)
 	summariser := m
 	if cm := c.cfg.Agent.Compaction.Model; cm != nil {
@@ -281,7 +305,7 @@ func (c *Compactor) summarise(ctx context.Context, sess store.Session, m *config
 	}
 	text, _, err := c.agent.Reply(ctx, agent.Conversation{
 		ChatID:          sess.ChatID,
-		LocalOnly:       sess.Privacy == PrivacyLocal,
+		LocalOnly:       sess.Privacy == store.PrivacyLocal,
 		Instructions:    fmt.Sprintf(summariserInstructions, maxTokens*3/4),
 		Messages:        []agent.Item{{Kind: agent.ItemMessage, Role: agent.RoleUser, Text: summariserInput(previous, old)}},
 		Model:           summariser,
@@ -303,7 +327,7 @@ func (c *Compactor) summarise(ctx context.Context, sess store.Session, m *config
 }
 
 // finish lays out the plan and its raw estimate.
-func (c *Compactor) finish(notes string, recent []store.Message, text string) plan {
+func (c *History) finish(notes string, recent []store.Message, text string) plan {
 	p := plan{notes: notes, recent: recent}
 	p.estimate = Estimate(c.cfg.Agent.SystemPrompt) + Estimate(text)
 	if notes != "" {
@@ -317,7 +341,7 @@ func (c *Compactor) finish(notes string, recent []store.Message, text string) pl
 
 // conversation turns a plan into the agent's input. The notes go in a
 // user-role message of their own, never in the system position.
-func (c *Compactor) conversation(chatID string, m *config.Model, p plan, text string, canShrink bool) agent.Conversation {
+func (c *History) conversation(chatID string, m *config.Model, p plan, text string, canShrink bool) agent.Conversation {
 	var items []agent.Item
 	if p.notes != "" {
 		items = append(items,
@@ -338,7 +362,7 @@ func (c *Compactor) conversation(chatID string, m *config.Model, p plan, text st
 // observe learns the answering model's tokenizer from the server's count,
 // and reports whether the server silently truncated the context (Ollama
 // and LM Studio do: the count then equals the context size).
-func (c *Compactor) observe(out *agent.Outcome, p plan) bool {
+func (c *History) observe(out *agent.Outcome, p plan) bool {
 	if out == nil || out.Model == nil || out.Usage.InputTokens == 0 {
 		return false
 	}

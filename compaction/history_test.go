@@ -19,10 +19,10 @@ type env struct {
 	cfg   *config.Config
 	store *store.Store
 	srv   *agenttest.Server
-	c     *Compactor
+	c     *History
 }
 
-// newEnv wires a Compactor to a fake server of the given style over api.
+// newEnv wires a History to a fake server of the given style over api.
 func newEnv(t testing.TB, style agenttest.Style, api config.API, extra string) *env {
 	t.Helper()
 	srv := agenttest.New(t, style, "m")
@@ -387,5 +387,42 @@ func TestNewSessionStartsEmpty(t *testing.T) {
 	sessions, _ := e.store.Sessions(context.Background(), "chat")
 	if len(sessions) != 2 {
 		t.Errorf("sessions = %d; want the old one archived, not deleted", len(sessions))
+	}
+}
+
+// /status's context size is what the chat's next turn sends before its
+// message: it follows the chat as it grows and as it is compacted, and
+// stays within the history cap however long the chat runs.
+func TestContextTokensIsWhatTheNextTurnSends(t *testing.T) {
+	e := newEnv(t, agenttest.LMStudio, config.APIOpenAIResponses, "")
+	e.respond(factual)
+	ctx := context.Background()
+	sess, _ := e.store.ActiveSession(ctx, "chat")
+	cap := e.cfg.Agent.Compaction.MaxHistoryTokens + Estimate(notesAck) + Estimate(e.cfg.Agent.SystemPrompt)
+	checked := 0
+	for i := range 40 {
+		factor := e.c.calib.get("local/m")
+		before, err := e.c.ContextTokens(ctx, sess)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if limit := int(float64(cap) * factor); before > limit {
+			t.Fatalf("turn %d: context of %d tokens; the cap is %d", i, before, limit)
+		}
+		text := fmt.Sprintf("Message %d: tell me about the number %d.", i, i)
+		turn := e.turn(t, "chat", i, text)
+		if turn.Compacted != nil || turn.Truncated {
+			continue // this turn's context was rebuilt to make room for it
+		}
+		reqs := e.srv.Requests()
+		in := inputOf(reqs[len(reqs)-1])
+		sent := int(float64(Estimate(in.instructions)+e.historyTokens(in)) * factor)
+		if before != sent {
+			t.Errorf("turn %d: ContextTokens said %d; the turn sent %d before its message", i, before, sent)
+		}
+		checked++
+	}
+	if checked < 20 {
+		t.Errorf("only %d of 40 turns kept their context; the test checked too little", checked)
 	}
 }
