@@ -21,69 +21,122 @@ func isCommand(text string) bool {
 	return len(t) > 1 && t[0] == '/' && (t[1] >= 'a' && t[1] <= 'z' || t[1] >= 'A' && t[1] <= 'Z')
 }
 
-const helpText = `*Commands*
-/status: model, fallbacks, context and cost of this chat
-/model: the current model and the aliases
-/model NAME: use another model in this chat (alias or provider/model)
-/model default: back to the configured model
-/models: every model, by provider
-/new: start a fresh conversation (the old one is kept)
-/compact: fold older messages into notes now
-/privacy local: this chat uses local models only
-/privacy default: hosted fallbacks allowed again
-/allow +NUMBER, /deny +NUMBER: who may talk to me
-/pair list, /pair approve CODE: pairing requests`
-
-// command runs an admin command and returns its reply.
-func (b *Bridge) command(ctx context.Context, j job) (string, error) {
-	fields := strings.Fields(strings.TrimSpace(j.in.Text))
-	name := strings.ToLower(fields[0])
-	args := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(j.in.Text), fields[0]))
-	var reply string
-	var err error
-	switch name {
-	case "/help":
-		reply = helpText
-	case "/status":
-		reply, err = b.status(ctx, j.in.ChatID)
-	case "/model":
-		reply, err = b.modelCommand(ctx, j.in.ChatID, args)
-	case "/models":
-		reply = b.modelsList()
-	case "/new":
-		_, err = b.store.NewSession(ctx, j.in.ChatID)
-		reply = "Started a new conversation. The old one is archived, not deleted."
-	case "/compact":
-		var rep compaction.Report
-		rep, err = b.history.Compact(ctx, j.in.ChatID)
-		switch {
-		case errors.Is(err, compaction.ErrNothingToCompact):
-			reply, err = "Nothing to compact yet: the conversation is still short.", nil
-		case err == nil:
-			reply = "Compacted: " + rep.String() + "."
-		}
-	case "/privacy":
-		reply, err = b.privacyCommand(ctx, j.in.ChatID, args)
-	case "/allow", "/deny":
-		reply, err = b.allowCommand(ctx, name, args)
-	case "/pair":
-		reply, err = b.pairCommand(ctx, args)
-	default:
-		hint := ""
-		known := []string{"/help", "/status", "/model", "/models", "/new", "/compact", "/privacy", "/allow", "/deny", "/pair"}
-		if s := config.Closest(name, known); s != "" {
-			hint = fmt.Sprintf(" Did you mean %s?", s)
-		}
-		reply = fmt.Sprintf("Unknown command %s.%s Send /help for the list.", fields[0], hint)
-	}
-	if err != nil {
-		b.log.Warn("command failed", "command", name, "err", err)
-		reply = "That didn't work: " + err.Error()
-	}
-	return reply, nil
+// command is one admin command: its name, the forms /help lists, and what
+// it does.
+type command struct {
+	name  string // "/model"
+	usage []usage
+	run   func(b *Bridge, ctx context.Context, c *call) (string, error)
 }
 
-func (b *Bridge) modelCommand(ctx context.Context, chatID, args string) (string, error) {
+// usage is one form of a command, as /help shows it.
+type usage struct{ args, help string }
+
+// call is one command as an admin sent it.
+type call struct {
+	chatID string // where it was sent, and where the answer goes
+	name   string // the command, lower-cased
+	args   string // the text after the command's name
+	forms  []usage
+}
+
+// usage is the answer to arguments the command does not take: its forms.
+func (c *call) usage() string {
+	var forms []string
+	for _, u := range c.forms {
+		forms = append(forms, strings.TrimSpace(c.name+" "+u.args))
+	}
+	return "Use " + strings.Join(forms, " or ") + "."
+}
+
+// commands lists the admin commands in the order /help shows them. It is
+// the one list: the dispatch, /help and "did you mean" all come from it.
+func commands() []command {
+	return []command{
+		{"/help", []usage{{"", "this list"}}, (*Bridge).helpCommand},
+		{"/status", []usage{{"", "model, fallbacks, context and cost of this chat"}}, (*Bridge).statusCommand},
+		{"/model", []usage{
+			{"", "the current model and the aliases"},
+			{"NAME", "use another model in this chat (alias or provider/model)"},
+			{"default", "back to the configured model"},
+		}, (*Bridge).modelCommand},
+		{"/models", []usage{{"", "every model, by provider"}}, (*Bridge).modelsCommand},
+		{"/new", []usage{{"", "start a fresh conversation (the old one is kept)"}}, (*Bridge).newCommand},
+		{"/compact", []usage{{"", "fold older messages into notes now"}}, (*Bridge).compactCommand},
+		{"/privacy", []usage{
+			{"local", "this chat uses local models only"},
+			{"default", "hosted fallbacks allowed again"},
+		}, (*Bridge).privacyCommand},
+		{"/allow", []usage{{"+NUMBER", "let a number talk to me"}}, (*Bridge).allowCommand},
+		{"/deny", []usage{{"+NUMBER", "block a number"}}, (*Bridge).denyCommand},
+		{"/pair", []usage{
+			{"list", "pairing requests waiting"},
+			{"approve CODE", "let the number that asked with CODE talk to me"},
+		}, (*Bridge).pairCommand},
+	}
+}
+
+// command runs an admin command and returns its answer.
+func (b *Bridge) command(ctx context.Context, j job) (string, error) {
+	text := strings.TrimSpace(j.in.Text)
+	typed := strings.Fields(text)[0] // isCommand: there is a first word
+	c := &call{chatID: j.in.ChatID, name: strings.ToLower(typed), args: strings.TrimSpace(strings.TrimPrefix(text, typed))}
+	var names []string
+	for _, cmd := range commands() {
+		if cmd.name != c.name {
+			names = append(names, cmd.name)
+			continue
+		}
+		c.forms = cmd.usage
+		answer, err := cmd.run(b, ctx, c)
+		if err != nil {
+			b.log.Warn("command failed", "command", c.name, "err", err)
+			answer = "That didn't work: " + err.Error()
+		}
+		return answer, nil
+	}
+	hint := ""
+	if s := config.Closest(c.name, names); s != "" {
+		hint = fmt.Sprintf(" Did you mean %s?", s)
+	}
+	return fmt.Sprintf("Unknown command %s.%s Send /help for the list.", typed, hint), nil
+}
+
+func (b *Bridge) helpCommand(ctx context.Context, c *call) (string, error) {
+	var sb strings.Builder
+	sb.WriteString("*Commands*")
+	for _, cmd := range commands() {
+		for _, u := range cmd.usage {
+			sb.WriteString("\n" + strings.TrimSpace(cmd.name+" "+u.args) + ": " + u.help)
+		}
+	}
+	return sb.String(), nil
+}
+
+func (b *Bridge) statusCommand(ctx context.Context, c *call) (string, error) {
+	return b.status(ctx, c.chatID)
+}
+
+func (b *Bridge) newCommand(ctx context.Context, c *call) (string, error) {
+	if _, err := b.store.NewSession(ctx, c.chatID); err != nil {
+		return "", err
+	}
+	return "Started a new conversation. The old one is archived, not deleted.", nil
+}
+
+func (b *Bridge) compactCommand(ctx context.Context, c *call) (string, error) {
+	rep, err := b.history.Compact(ctx, c.chatID)
+	switch {
+	case errors.Is(err, compaction.ErrNothingToCompact):
+		return "Nothing to compact yet: the conversation is still short.", nil
+	case err != nil:
+		return "", err
+	}
+	return "Compacted: " + rep.String() + ".", nil
+}
+
+func (b *Bridge) modelCommand(ctx context.Context, c *call) (string, error) {
+	chatID, args := c.chatID, c.args
 	sess, err := b.store.ActiveSession(ctx, chatID)
 	if err != nil {
 		return "", err
@@ -130,7 +183,7 @@ func (b *Bridge) modelCommand(ctx context.Context, chatID, args string) (string,
 	return reply, nil
 }
 
-func (b *Bridge) modelsList() string {
+func (b *Bridge) modelsCommand(ctx context.Context, c *call) (string, error) {
 	role := map[*config.Model]string{b.cfg.Primary: "primary"}
 	for i, m := range b.cfg.Fallbacks {
 		role[m] = fmt.Sprintf("fallback %d", i+1)
@@ -161,15 +214,15 @@ func (b *Bridge) modelsList() string {
 			sb.WriteString("\n")
 		}
 	}
-	return strings.TrimSpace(sb.String())
+	return strings.TrimSpace(sb.String()), nil
 }
 
-func (b *Bridge) privacyCommand(ctx context.Context, chatID, args string) (string, error) {
-	sess, err := b.store.ActiveSession(ctx, chatID)
+func (b *Bridge) privacyCommand(ctx context.Context, c *call) (string, error) {
+	sess, err := b.store.ActiveSession(ctx, c.chatID)
 	if err != nil {
 		return "", err
 	}
-	switch strings.ToLower(args) {
+	switch strings.ToLower(c.args) {
 	case "local":
 		if err := b.store.SetPrivacy(ctx, sess.ID, store.PrivacyLocal); err != nil {
 			return "", err
@@ -186,18 +239,25 @@ func (b *Bridge) privacyCommand(ctx context.Context, chatID, args string) (strin
 		}
 		return "This chat may use hosted fallbacks. /privacy local keeps it on local models only.", nil
 	}
-	return "Use /privacy local or /privacy default.", nil
+	return c.usage(), nil
 }
 
-func (b *Bridge) allowCommand(ctx context.Context, name, args string) (string, error) {
-	if name == "/allow" {
-		entry, err := b.access.Allow(ctx, args, access.KeepAdmin)
-		if err != nil {
-			return "", err
-		}
-		return entry.Number + " may now talk to me.", nil
+func (b *Bridge) allowCommand(ctx context.Context, c *call) (string, error) {
+	if c.args == "" {
+		return c.usage(), nil
 	}
-	entry, err := b.access.Deny(ctx, args)
+	entry, err := b.access.Allow(ctx, c.args, access.KeepAdmin)
+	if err != nil {
+		return "", err
+	}
+	return entry.Number + " may now talk to me.", nil
+}
+
+func (b *Bridge) denyCommand(ctx context.Context, c *call) (string, error) {
+	if c.args == "" {
+		return c.usage(), nil
+	}
+	entry, err := b.access.Deny(ctx, c.args)
 	if err != nil {
 		return "", err
 	}
@@ -208,8 +268,8 @@ func (b *Bridge) allowCommand(ctx context.Context, name, args string) (string, e
 	return msg, nil
 }
 
-func (b *Bridge) pairCommand(ctx context.Context, args string) (string, error) {
-	fields := strings.Fields(args)
+func (b *Bridge) pairCommand(ctx context.Context, c *call) (string, error) {
+	fields := strings.Fields(c.args)
 	if len(fields) == 0 || strings.EqualFold(fields[0], "list") {
 		pending, err := b.access.Pending(ctx)
 		if err != nil {
@@ -226,7 +286,7 @@ func (b *Bridge) pairCommand(ctx context.Context, args string) (string, error) {
 		return "Waiting for approval:" + sb.String() + "\n\nApprove with /pair approve CODE.", nil
 	}
 	if !strings.EqualFold(fields[0], "approve") || len(fields) != 2 {
-		return "Use /pair list or /pair approve CODE.", nil
+		return c.usage(), nil
 	}
 	number, chatID, err := b.access.Approve(ctx, fields[1], false)
 	if err != nil {

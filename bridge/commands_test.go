@@ -138,3 +138,20 @@ func TestOrderWithinAChatUnderParallelLoad(t *testing.T) {
 		}
 	}
 }
+
+// /help lists every command an admin can run, and every command it lists
+// runs: the one table is the dispatch and the help alike.
+func TestHelpListsEveryCommand(t *testing.T) {
+	h := newHarness(t, "")
+	h.send(t, h.self("/help"))
+	help := h.last("self")
+	for _, c := range commands() {
+		if len(c.usage) == 0 || !strings.Contains(help, "\n"+c.name) {
+			t.Errorf("/help does not list %s:\n%s", c.name, help)
+		}
+		h.send(t, h.self(strings.ToUpper(c.name)))
+		if got := h.last("self"); strings.HasPrefix(got, "Unknown command") || strings.HasPrefix(got, "That didn't work") {
+			t.Errorf("%s, listed in /help, answered %q", c.name, got)
+		}
+	}
+}
