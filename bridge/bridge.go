@@ -2,8 +2,9 @@
 // the agent: every inbound message is recorded in a durable inbox, checked
 // against the access policy and rate limits, and then either handled as an
 // admin command or answered by the agent with the chat's history, in order
-// within a chat and in parallel across chats. Replies are converted to
-// WhatsApp markup, split, and sent through the channel.
+// within a chat and in parallel across chats. Everything the bot says is
+// written in Markdown; the channel renders it in its own way (WhatsApp
+// markup, plain text in a terminal) and splits it into messages.
 package bridge
 
 import (
@@ -43,6 +44,10 @@ type Inbound struct {
 
 // Channel is what the bridge needs of a front end.
 type Channel interface {
+	// Format renders a reply written in Markdown as the messages to send,
+	// in order, each within the platform's size limit; none for a reply
+	// with nothing to show.
+	Format(markdown string) []string
 	// NewMessageID returns a fresh id for a message the bot will send.
 	NewMessageID() string
 	// Send delivers text to a chat as message id, quoting quoteID when it

@@ -104,7 +104,7 @@ func (b *Bridge) command(ctx context.Context, j job) (string, error) {
 
 func (b *Bridge) helpCommand(ctx context.Context, c *call) (string, error) {
 	var sb strings.Builder
-	sb.WriteString("*Commands*")
+	sb.WriteString("**Commands**")
 	for _, cmd := range commands() {
 		for _, u := range cmd.usage {
 			sb.WriteString("\n" + strings.TrimSpace(cmd.name+" "+u.args) + ": " + u.help)
@@ -145,7 +145,7 @@ func (b *Bridge) modelCommand(ctx context.Context, c *call) (string, error) {
 	case "":
 		m := b.history.Model(sess)
 		var sb strings.Builder
-		fmt.Fprintf(&sb, "Model: *%s*", m.Label())
+		fmt.Fprintf(&sb, "Model: **%s**", m.Label())
 		if m.Alias != "" {
 			fmt.Fprintf(&sb, " (%s)", m.Ref())
 		}
@@ -164,7 +164,7 @@ func (b *Bridge) modelCommand(ctx context.Context, c *call) (string, error) {
 		if err := b.store.SetModelOverride(ctx, sess.ID, ""); err != nil {
 			return "", err
 		}
-		return "Back to the default model: *" + b.cfg.Primary.Label() + "*.", nil
+		return "Back to the default model: **" + b.cfg.Primary.Label() + "**.", nil
 	}
 	m, err := b.cfg.Resolve(args)
 	if err != nil {
@@ -173,7 +173,7 @@ func (b *Bridge) modelCommand(ctx context.Context, c *call) (string, error) {
 	if err := b.store.SetModelOverride(ctx, sess.ID, m.Ref()); err != nil {
 		return "", err
 	}
-	reply := fmt.Sprintf("This chat now uses *%s* (%s).", m.Label(), m.Ref())
+	reply := fmt.Sprintf("This chat now uses **%s** (%s).", m.Label(), m.Ref())
 	if why := m.Provider.Unavailable(); why != "" {
 		reply += fmt.Sprintf(" Note: %s, so replies will come from the fallbacks until it is.", why)
 	}
@@ -194,7 +194,10 @@ func (b *Bridge) modelsCommand(ctx context.Context, c *call) (string, error) {
 		if p.Local {
 			where = "local"
 		}
-		fmt.Fprintf(&sb, "*%s* (%s", p.ID, where)
+		if sb.Len() > 0 {
+			sb.WriteString("\n") // a blank line ends the previous provider's list
+		}
+		fmt.Fprintf(&sb, "**%s** (%s", p.ID, where)
 		if why := p.Unavailable(); why != "" {
 			sb.WriteString(", " + why)
 		}

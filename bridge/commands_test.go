@@ -155,3 +155,15 @@ func TestHelpListsEveryCommand(t *testing.T) {
 		}
 	}
 }
+
+// An answer cut off inside a code block still gets its fallback notice as
+// text, not as one more line of the code.
+func TestFallbackNoticeAfterAnOpenCodeBlock(t *testing.T) {
+	h := newHarness(t, "")
+	h.srv.Enqueue(agenttest.Reply{Fault: agenttest.NoModelsLoaded}, agenttest.Reply{Text: "Here:\n\n```go\nfunc main() {"})
+	h.send(t, h.dm(friend, "write me a program"))
+	want := "Here:\n\n```\nfunc main() {\n```\n\n_(answered by Hosted One: the local model is not loaded on its server)_"
+	if got := h.last(friend); got != want {
+		t.Errorf("reply = %q; want %q", got, want)
+	}
+}

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 
 	"waclaw/agent"
 	"waclaw/agent/agenttest"
+	"waclaw/bridge/whatsapp/markup"
 	"waclaw/compaction"
 	"waclaw/config"
 	"waclaw/config/clock"
@@ -22,8 +24,17 @@ type sent struct {
 	chat, text, quote, id string
 }
 
+// whatsAppFormat formats replies as the WhatsApp channel does, at limit
+// characters a message (default 4000); the test channels embed it.
+type whatsAppFormat struct{ limit int }
+
+func (f whatsAppFormat) Format(md string) []string {
+	return markup.Split(markup.ToWhatsApp(md), cmp.Or(f.limit, config.DefaultTextChunkLimit))
+}
+
 // fakeChannel records what the bridge sends.
 type fakeChannel struct {
+	whatsAppFormat
 	mu     sync.Mutex
 	sent   []sent
 	typing []string
@@ -110,7 +121,7 @@ func newHarness(t testing.TB, whatsapp string) *harness {
 	st := testStore(t, filepath.Join(t.TempDir(), "waclaw.db"))
 	clk := clock.NewManual(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
 	st.SetClock(clk.Now)
-	h := &harness{cfg: cfg, store: st, srv: srv, ch: &fakeChannel{}, clock: clk}
+	h := &harness{cfg: cfg, store: st, srv: srv, ch: &fakeChannel{whatsAppFormat: whatsAppFormat{cfg.WhatsApp.TextChunkLimit}}, clock: clk}
 	h.b = wire(t, cfg, st, h.ch, agent.Options{Now: clk.Now}, Options{Now: clk.Now, Sleep: clk.Sleep})
 	if err := h.b.Start(context.Background()); err != nil {
 		t.Fatal(err)

@@ -37,6 +37,7 @@ type loadSend struct {
 // loadChannel is an in-process channel that records every send with its
 // time and wakes the chat's sender.
 type loadChannel struct {
+	whatsAppFormat
 	mu    sync.Mutex
 	sent  map[string][]loadSend
 	wake  map[string]chan struct{}

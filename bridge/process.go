@@ -11,7 +11,6 @@ import (
 
 	"waclaw/agent"
 	"waclaw/bridge/access"
-	"waclaw/bridge/markup"
 	"waclaw/compaction"
 	"waclaw/store"
 )
@@ -179,7 +178,7 @@ func (b *Bridge) answer(ctx context.Context, j *job) (reply, error) {
 	}
 	if turn.Resumed {
 		b.log.Info("turn answered before the restart; sending the stored reply", "chat", chatHash(in.ChatID))
-		return reply{text: markup.ToWhatsApp(turn.Reply), quote: quote, state: store.InboxDone}, nil
+		return reply{text: turn.Reply, quote: quote, state: store.InboxDone}, nil
 	}
 	b.noteFailure(in.ChatID, turn)
 	out := turn.Outcome
@@ -188,9 +187,9 @@ func (b *Bridge) answer(ctx context.Context, j *job) (reply, error) {
 		"tokens_in", out.Usage.InputTokens, "tokens_out", out.Usage.OutputTokens, "cost", out.Cost,
 		"latency", out.Latency, "context_tokens", turn.ContextTokens, "compacted", turn.Compacted != nil)
 	b.log.Debug("turn text", "chat", chatHash(in.ChatID), "in", in.Text, "out", turn.Reply)
-	text = markup.ToWhatsApp(turn.Reply)
+	text = turn.Reply
 	if out.FellBack() && !in.IsGroup && b.cfg.Agent.FallbackNotice {
-		text += "\n\n_(answered by " + out.Model.Label() + ": " + out.Failures[0].Reason() + ")_"
+		text = closeFence(text) + "\n\n_(answered by " + out.Model.Label() + ": " + out.Failures[0].Reason() + ")_"
 	}
 	return reply{text: text, quote: quote, state: store.InboxDone}, nil
 }
@@ -207,7 +206,7 @@ func (b *Bridge) pair(ctx context.Context, in Inbound) (reason, text string, err
 		return reason, "", err
 	}
 	b.log.Info("pairing code issued", "expires", b.now().Add(access.PairingTTL).Format(time.TimeOnly))
-	return reason, fmt.Sprintf("Hi! This is a private assistant. To talk to it, ask its owner to approve this code:\n\n*%s*\n\nThe code is valid for one hour.", code), nil
+	return reason, fmt.Sprintf("Hi! This is a private assistant. To talk to it, ask its owner to approve this code:\n\n**%s**\n\nThe code is valid for one hour.", code), nil
 }
 
 // noteFailure keeps the last fallback reason of a chat for /status.
@@ -220,12 +219,12 @@ func (b *Bridge) noteFailure(chatID string, turn *compaction.Turn) {
 	b.mu.Unlock()
 }
 
-// record splits a reply at the chunk limit and writes the parts, each
-// with the id it will be sent under, to the outbox before anything is
-// sent.
+// record has the channel format a reply into the messages to send and
+// writes them, each with the id it will be sent under, to the outbox
+// before anything is sent.
 func (b *Bridge) record(ctx context.Context, j job, r reply) ([]store.OutboxPart, error) {
 	var parts []store.OutboxPart
-	for i, text := range markup.Split(r.text, b.cfg.WhatsApp.TextChunkLimit) {
+	for i, text := range b.ch.Format(r.text) {
 		p := store.OutboxPart{ChatID: j.in.ChatID, MsgID: b.ch.NewMessageID(), Text: text, ThenState: r.state, ThenReason: r.reason}
 		if i == 0 {
 			p.QuoteID = r.quote
@@ -264,7 +263,7 @@ func (b *Bridge) deliver(ctx context.Context, parts []store.OutboxPart) error {
 // sendNow sends text that belongs to no inbox row (a notice, a message to
 // another chat), with fresh ids and no record: it goes out at most once.
 func (b *Bridge) sendNow(ctx context.Context, chatID, text string) {
-	for _, part := range markup.Split(text, b.cfg.WhatsApp.TextChunkLimit) {
+	for _, part := range b.ch.Format(text) {
 		if err := b.limits.waitOutbound(ctx, b.sleep); err != nil {
 			b.log.Warn("send", "err", err)
 			return
@@ -282,6 +281,34 @@ func (b *Bridge) typing(ctx context.Context, chatID string, on bool) {
 	if err := b.ch.Typing(ctx, chatID, on); err != nil {
 		b.log.Debug("typing", "err", err)
 	}
+}
+
+// closeFence closes a code block that a reply left open (an answer cut
+// at its length limit can end inside one), so that text appended after it
+// is not shown as code.
+func closeFence(md string) string {
+	open := "" // the fence of the code block still open
+	for _, line := range strings.Split(md, "\n") {
+		t := strings.TrimLeft(line, " ")
+		if len(line)-len(t) > 3 || t == "" || (t[0] != '`' && t[0] != '~') {
+			continue // indented: code or a continuation, never a fence
+		}
+		n := len(t) - len(strings.TrimLeft(t, t[:1]))
+		fence, rest := t[:n], t[n:]
+		switch {
+		case n < 3:
+		case open == "":
+			if fence[0] == '~' || !strings.Contains(rest, "`") { // a ``` info string holds no backtick
+				open = fence
+			}
+		case fence[0] == open[0] && n >= len(open) && strings.TrimSpace(rest) == "":
+			open = ""
+		}
+	}
+	if open == "" {
+		return md
+	}
+	return strings.TrimRight(md, "\n") + "\n" + open
 }
 
 func truncate(s string, n int) string {

@@ -23,18 +23,18 @@ func (b *Bridge) status(ctx context.Context, chatID string) (string, error) {
 	if sess.ModelOverride != "" && m.Ref() == sess.ModelOverride {
 		source = "chosen with /model"
 	}
-	fmt.Fprintf(&sb, "*Model:* %s (%s), %s\n", m.Label(), m.Ref(), source)
+	fmt.Fprintf(&sb, "**Model:** %s (%s), %s\n", m.Label(), m.Ref(), source)
 	if b.link != nil {
-		fmt.Fprintf(&sb, "*WhatsApp:* %s\n", b.link())
+		fmt.Fprintf(&sb, "**WhatsApp:** %s\n", b.link())
 	}
 	if sess.Privacy == store.PrivacyLocal {
-		sb.WriteString("*Privacy:* local models only\n")
+		sb.WriteString("**Privacy:** local models only\n")
 	}
 	cooling := map[string]string{}
 	for _, h := range b.agent.Health() {
 		cooling[h.Provider] = fmt.Sprintf("cooling down until %s (%s)", h.Until.Local().Format(time.TimeOnly), h.Last.Reason())
 	}
-	sb.WriteString("*Chain:*")
+	sb.WriteString("**Chain:**")
 	for i, cm := range b.agent.Chain(m) {
 		state := "ok"
 		switch {
@@ -45,11 +45,12 @@ func (b *Bridge) status(ctx context.Context, chatID string) (string, error) {
 		}
 		fmt.Fprintf(&sb, "\n%d. %s: %s", i+1, cm.Label(), state)
 	}
+	sb.WriteString("\n") // the list ends: what follows is not part of its last item
 	b.mu.Lock()
 	last := b.lastFail[chatID]
 	b.mu.Unlock()
 	if last != "" {
-		fmt.Fprintf(&sb, "\n*Last fallback:* %s", last)
+		fmt.Fprintf(&sb, "\n**Last fallback:** %s", last)
 	}
 	total, compacted, err := b.store.CountMessages(ctx, sess.ID)
 	if err != nil {
@@ -67,12 +68,12 @@ func (b *Bridge) status(ctx context.Context, chatID string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	fmt.Fprintf(&sb, "\n*Context:* about %d of %d tokens (history cap %d); %d messages, %d compacted; notes %s",
+	fmt.Fprintf(&sb, "\n**Context:** about %d of %d tokens (history cap %d); %d messages, %d compacted; notes %s",
 		tokens, m.ContextWindow, b.cfg.Agent.Compaction.MaxHistoryTokens, total, compacted, notes)
 	use, err := b.store.UsageSince(ctx, chatID, sess.CreatedAt)
 	if err != nil {
 		return "", err
 	}
-	fmt.Fprintf(&sb, "\n*This conversation:* %d model calls, %d tokens in, %d out, $%.4f", use.Turns, use.TokensIn, use.TokensOut, use.Cost)
+	fmt.Fprintf(&sb, "\n**This conversation:** %d model calls, %d tokens in, %d out, $%.4f", use.Turns, use.TokensIn, use.TokensOut, use.Cost)
 	return sb.String(), nil
 }

@@ -85,6 +85,17 @@ func (c *Console) writeJSON(v any) error {
 	return nil
 }
 
+// Format shows a reply as the Markdown it was written in, which reads well
+// as plain text in a terminal (and is what a script wants): one message,
+// however long, with surrounding blank lines trimmed.
+func (c *Console) Format(markdown string) []string {
+	t := strings.Trim(markdown, "\n")
+	if strings.TrimSpace(t) == "" {
+		return nil
+	}
+	return []string{t}
+}
+
 // Typing does nothing: the terminal shows the reply when it comes.
 func (c *Console) Typing(ctx context.Context, chatID string, on bool) error { return nil }
 

@@ -40,3 +40,16 @@ func TestJSONLines(t *testing.T) {
 		t.Errorf("output:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// The terminal shows a reply as the Markdown it was written in: readable
+// as it is, not WhatsApp's markup, and never cut into parts.
+func TestFormatKeepsMarkdownWhole(t *testing.T) {
+	c := New(&bytes.Buffer{})
+	long := "It's **4**.\n\n" + strings.Repeat("word ", 2000)
+	if got := c.Format("\n" + long + "\n"); len(got) != 1 || got[0] != long {
+		t.Errorf("Format = %d parts starting %.20q; want the Markdown as one message", len(got), got)
+	}
+	if got := c.Format("\n \n"); len(got) != 0 {
+		t.Errorf("Format of blank text = %q; want no message", got)
+	}
+}

@@ -45,6 +45,10 @@ type Options struct {
 	// OnConnected, if set, is told each time the connection comes up (the
 	// command records it for doctor).
 	OnConnected func(at time.Time)
+	// TextChunkLimit is the most characters one message may hold
+	// (channels.whatsapp.textChunkLimit); longer replies are split.
+	// Default 4000.
+	TextChunkLimit int
 	// SendAttempts bounds the tries per outgoing message; default 3.
 	SendAttempts int
 	// TypingRefresh is how often "typing" is sent again while it is on
@@ -203,6 +207,9 @@ func NewWithClient(c Client, opts Options) *Adapter {
 	}
 	if a.sleep == nil {
 		a.sleep = clock.Sleep
+	}
+	if a.opts.TextChunkLimit <= 0 {
+		a.opts.TextChunkLimit = DefaultTextChunkLimit
 	}
 	if a.opts.SendAttempts <= 0 {
 		a.opts.SendAttempts = 3

@@ -10,10 +10,24 @@ import (
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
 	"google.golang.org/protobuf/proto"
+
+	"waclaw/bridge/whatsapp/markup"
 )
 
 // typingMax ends a typing indicator nobody turned off.
 const typingMax = 10 * time.Minute
+
+// DefaultTextChunkLimit is the longest message the adapter sends when
+// Options.TextChunkLimit is not set.
+const DefaultTextChunkLimit = 4000
+
+// Format renders a Markdown reply in WhatsApp's markup (*bold*, _italic_,
+// ``` blocks, lists, tables as monospace) and splits it into messages of at
+// most Options.TextChunkLimit characters, never inside a code block or a
+// character.
+func (a *Adapter) Format(markdown string) []string {
+	return markup.Split(markup.ToWhatsApp(markdown), a.opts.TextChunkLimit)
+}
 
 // NewMessageID returns a fresh WhatsApp message id.
 func (a *Adapter) NewMessageID() string { return a.cli.GenerateMessageID() }

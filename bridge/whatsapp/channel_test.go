@@ -3,6 +3,7 @@ package whatsapp
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -230,5 +231,31 @@ func TestMarkRead(t *testing.T) {
 	want := []readCall{{ids: []types.MessageID{"G1", "G2"}, chat: group, sender: alicePN}}
 	if diff := cmp.Diff(want, f.reads, cmp.AllowUnexported(readCall{})); diff != "" {
 		t.Errorf("MarkRead calls (-want +got):\n%s", diff)
+	}
+}
+
+// The WhatsApp channel shows a Markdown reply in WhatsApp's own markup and
+// splits it at the configured limit, never inside a code block.
+func TestFormat(t *testing.T) {
+	a, _, _ := testAdapter(t, newFake(), Options{TextChunkLimit: 100})
+	if got := a.Format("It's **4**, _roughly_.\n\n# Why\n\n- two\n- plus two"); !slices.Equal(got, []string{"It's *4*, _roughly_.\n\n*Why*\n\n- two\n- plus two"}) {
+		t.Errorf("Format = %q; want WhatsApp markup in one message", got)
+	}
+	code := "```\n" + strings.Repeat("x := 1\n", 10) + "```"
+	long := strings.Repeat("word ", 15) + "\n\n" + code
+	parts := a.Format(long)
+	if len(parts) != 2 || parts[1] != code {
+		t.Errorf("Format of %d characters at a limit of 100 = %q; want the text, then the code block whole", len(long), parts)
+	}
+	for i, p := range parts {
+		if n := len([]rune(p)); n > 100 {
+			t.Errorf("part %d has %d characters; limit 100", i, n)
+		}
+	}
+	if got := a.Format(" \n\n "); len(got) != 0 {
+		t.Errorf("Format of blank text = %q; want no message", got)
+	}
+	if a, _, _ := testAdapter(t, newFake(), Options{}); len(a.Format(strings.Repeat("a ", 2500))) != 2 {
+		t.Errorf("with no limit set, a 5000-character reply is not split in two at the default %d", DefaultTextChunkLimit)
 	}
 }

@@ -61,10 +61,11 @@ func TestChatScript(t *testing.T) {
 	}
 	got := out.String()
 	for _, want := range []string{
-		"This chat now uses *Opus* (anthropic/claude-opus-4-5).",
-		"*Model:* Opus (anthropic/claude-opus-4-5), chosen with /model",
+		// The terminal shows the Markdown as written, not WhatsApp's markup.
+		"This chat now uses **Opus** (anthropic/claude-opus-4-5).",
+		"**Model:** Opus (anthropic/claude-opus-4-5), chosen with /model",
 		"1. Opus: ok\n2. Minimax: ok",
-		"Hello from *Opus*.",
+		"Hello from **Opus**.",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)

@@ -37,6 +37,7 @@ func runBot(ctx context.Context, e *env, qrPNG string) error {
 		KnownNumbers:   slices.DeleteFunc(append(slices.Clone(a.cfg.WhatsApp.AllowFrom), a.cfg.WhatsApp.Admins...), func(n string) bool { return n == "*" }),
 		MediaNotice:    func(in bridge.Inbound) bool { return b != nil && b.Answers(ctx, in) },
 		IgnoreSelfChat: !a.cfg.WhatsApp.SelfChatMode,
+		TextChunkLimit: a.cfg.WhatsApp.TextChunkLimit,
 		OnConnected: func(at time.Time) {
 			if err := a.store.SetLastConnected(ctx, at); err != nil {
 				slog.Warn("record the connection time", "err", err)
