@@ -33,6 +33,8 @@ type Inbound struct {
 	PushName    string    `json:"name,omitempty"`
 	Text        string    `json:"text"`
 	QuotedText  string    `json:"quoted,omitempty"`    // the message this one replies to
+	QuotedID    string    `json:"quotedId,omitempty"`  // the id of the message this one replies to
+	Media       string    `json:"media,omitempty"`     // what it carries that is not text ("image", "voice note", ...); "" for none
 	IsGroup     bool      `json:"group,omitempty"`     // sent in a group
 	MentionsMe  bool      `json:"mention,omitempty"`   // the bot is @mentioned
 	RepliesToMe bool      `json:"replyToMe,omitempty"` // quotes one of the bot's messages
@@ -98,9 +100,12 @@ type Bridge struct {
 	closing  bool
 	inflight sync.WaitGroup
 	lastFail map[string]string // last fallback reason by chat, for /status
-	idle     chan struct{}     // closed when the last worker goes away
-	drain    time.Duration
-	link     func() string
+	// mediaNoticed is when each chat was last told that media cannot be
+	// read.
+	mediaNoticed map[string]time.Time
+	idle         chan struct{} // closed when the last worker goes away
+	drain        time.Duration
+	link         func() string
 }
 
 // New builds a bridge.
@@ -108,7 +113,7 @@ func New(cfg *config.Config, st *store.Store, history *compaction.History, ag *a
 	b := &Bridge{
 		cfg: cfg, store: st, history: history, agent: ag, ch: ch,
 		log: opts.Logger, now: opts.Now, sleep: opts.Sleep, drain: opts.DrainTimeout, link: opts.Link,
-		sent: newRecentIDs(4096), workers: map[string][]job{}, lastFail: map[string]string{},
+		sent: newRecentIDs(4096), workers: map[string][]job{}, lastFail: map[string]string{}, mediaNoticed: map[string]time.Time{},
 	}
 	if b.log == nil {
 		b.log = slog.Default()
@@ -138,9 +143,11 @@ type job struct {
 	inboxID int64
 	in      Inbound
 	role    access.Role
-	resumed bool   // left pending by an earlier run: part of its reply may be out
-	started bool   // its attempt is counted in the inbox
-	notice  string // a notice to send instead of an answer (rate limit, giving up)
+	resumed bool // left pending by an earlier run: part of its reply may be out
+	started bool // its attempt is counted in the inbox
+	// decided is a reply settled before the job ran (a rate-limit or
+	// give-up notice): it goes out as it is, with no model asked.
+	decided *reply
 	// unsaved is an answer the model gave that could not be stored (the
 	// disk was full); it is stored on the next try instead of asking again.
 	unsaved *compaction.Turn
@@ -164,23 +171,26 @@ func (b *Bridge) Start(ctx context.Context) error {
 			b.finish(ctx, it.ID, store.InboxFailed, "unreadable inbox row: "+err.Error())
 			continue
 		}
-		r, err := b.access.Decide(ctx, sender(in))
+		r, err := b.access.Decide(ctx, b.sender(in))
 		if err != nil {
 			return err
 		}
-		if r == access.Ignore {
+		if ignored(in, r) {
 			// Access changed while it waited (the sender was denied).
 			b.finish(ctx, it.ID, store.InboxSkipped, "sender no longer allowed")
 			continue
 		}
+		j := job{inboxID: it.ID, in: in, role: r, resumed: true}
 		if it.Attempts >= maxAttempts {
+			// The sender is told instead; a reply already recorded for the
+			// message still goes out in its place.
 			b.log.Warn("giving up on a message: waclaw stopped every time while answering it", "inbox", it.ID, "attempts", it.Attempts)
-			b.finish(ctx, it.ID, store.InboxFailed, fmt.Sprintf("gave up after %d attempts: waclaw stopped each time while answering it", it.Attempts))
-			b.enqueue(job{in: in, notice: gaveUpNotice})
-			continue
+			giveUp := say(in, gaveUpNotice, "", store.InboxFailed, fmt.Sprintf("gave up after %d attempts: waclaw stopped each time while answering it", it.Attempts))
+			j.decided = &giveUp
+		} else {
+			b.log.Info("resuming a message from before the restart", "inbox", it.ID, "attempts", it.Attempts)
 		}
-		b.log.Info("resuming a message from before the restart", "inbox", it.ID, "attempts", it.Attempts)
-		b.enqueue(job{inboxID: it.ID, in: in, role: r, resumed: true})
+		b.enqueue(j)
 	}
 	return nil
 }
@@ -192,11 +202,11 @@ func (b *Bridge) Handle(ctx context.Context, in Inbound) error {
 	if b.sent.has(in.MessageID) {
 		return nil // our own reply, echoed back
 	}
-	r, err := b.access.Decide(ctx, sender(in))
+	r, err := b.access.Decide(ctx, b.sender(in))
 	if err != nil {
 		return err
 	}
-	if r == access.Ignore {
+	if ignored(in, r) {
 		return nil
 	}
 	if in.Time.IsZero() {
@@ -219,10 +229,12 @@ func (b *Bridge) Handle(ctx context.Context, in Inbound) error {
 	}
 	if r != access.Admin && r != access.Pairing {
 		if ok, notify := b.limits.allowSender(senderKey(in)); !ok {
-			b.finish(ctx, id, store.InboxSkipped, "rate limited")
-			if notify {
-				b.enqueue(job{inboxID: 0, in: in, notice: rateLimitNotice})
+			if !notify {
+				b.finish(ctx, id, store.InboxSkipped, "rate limited")
+				return nil
 			}
+			notice := say(in, rateLimitNotice, "", store.InboxSkipped, "rate limited")
+			b.enqueue(job{inboxID: id, in: in, role: r, decided: &notice})
 			return nil
 		}
 	}
@@ -230,11 +242,20 @@ func (b *Bridge) Handle(ctx context.Context, in Inbound) error {
 	return nil
 }
 
-// sender is what the access policy needs of a message.
-func sender(in Inbound) access.Sender {
+// ignored reports a message the bot neither stores nor answers: one the
+// access policy ignores, and media with no text except in a DM from
+// someone the bot answers (only they hear that pictures cannot be read;
+// nobody else learns anything).
+func ignored(in Inbound, r access.Role) bool {
+	return r == access.Ignore || (mediaOnly(in) && (!r.Answered() || in.IsGroup || in.FromSelf))
+}
+
+// sender is what the access policy needs of a message. A reply that
+// quotes one of the bot's own messages is addressed to it.
+func (b *Bridge) sender(in Inbound) access.Sender {
 	return access.Sender{
 		Chat: in.ChatID, Phone: in.SenderPhone, Group: in.IsGroup,
-		Addressed: in.MentionsMe || in.RepliesToMe,
+		Addressed: in.MentionsMe || in.RepliesToMe || b.sent.has(in.QuotedID),
 		FromSelf:  in.FromSelf, SelfChat: in.SelfChat,
 	}
 }
@@ -384,12 +405,4 @@ func (r *recentIDs) has(id string) bool {
 	defer r.mu.Unlock()
 	_, ok := r.ids[id]
 	return ok
-}
-
-// Answers reports whether the access policy lets in reach the model (or a
-// command): channels use it before telling a sender something, such as
-// that media cannot be read, so strangers learn nothing.
-func (b *Bridge) Answers(ctx context.Context, in Inbound) bool {
-	r, err := b.access.Decide(ctx, sender(in))
-	return err == nil && r.Answered()
 }

@@ -38,6 +38,9 @@ type call struct {
 	name   string // the command, lower-cased
 	args   string // the text after the command's name
 	forms  []usage
+	// tell are messages to other chats that go out before the answer
+	// (the sender of an approved pairing code is told).
+	tell []message
 }
 
 // usage is the answer to arguments the command does not take: its forms.
@@ -76,11 +79,19 @@ func commands() []command {
 	}
 }
 
-// command runs an admin command and returns its answer.
-func (b *Bridge) command(ctx context.Context, j job) (string, error) {
+// command runs an admin command. Its reply is the answer, after any
+// message the command has for another chat.
+func (b *Bridge) command(ctx context.Context, j job) reply {
 	text := strings.TrimSpace(j.in.Text)
 	typed := strings.Fields(text)[0] // isCommand: there is a first word
 	c := &call{chatID: j.in.ChatID, name: strings.ToLower(typed), args: strings.TrimSpace(strings.TrimPrefix(text, typed))}
+	answer := b.dispatch(ctx, c, typed)
+	return reply{msgs: append(c.tell, message{chatID: c.chatID, text: answer}), state: store.InboxDone, reason: "command"}
+}
+
+// dispatch runs the command c names and returns its answer; an unknown
+// name gets the closest known one.
+func (b *Bridge) dispatch(ctx context.Context, c *call, typed string) string {
 	var names []string
 	for _, cmd := range commands() {
 		if cmd.name != c.name {
@@ -93,13 +104,13 @@ func (b *Bridge) command(ctx context.Context, j job) (string, error) {
 			b.log.Warn("command failed", "command", c.name, "err", err)
 			answer = "That didn't work: " + err.Error()
 		}
-		return answer, nil
+		return answer
 	}
 	hint := ""
 	if s := config.Closest(c.name, names); s != "" {
 		hint = fmt.Sprintf(" Did you mean %s?", s)
 	}
-	return fmt.Sprintf("Unknown command %s.%s Send /help for the list.", typed, hint), nil
+	return fmt.Sprintf("Unknown command %s.%s Send /help for the list.", typed, hint)
 }
 
 func (b *Bridge) helpCommand(ctx context.Context, c *call) (string, error) {
@@ -296,7 +307,7 @@ func (b *Bridge) pairCommand(ctx context.Context, c *call) (string, error) {
 		return "", err
 	}
 	if chatID != "" {
-		b.sendNow(ctx, chatID, "You're approved! Send me a message any time.")
+		c.tell = append(c.tell, message{chatID: chatID, text: approvedNotice})
 	}
 	return number + " is approved and has been told.", nil
 }

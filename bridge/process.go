@@ -19,10 +19,6 @@ import (
 // the database is full it tells the sender once, keeps the message and
 // tries again with a growing pause until there is room.
 func (b *Bridge) process(ctx context.Context, j job) {
-	if j.notice != "" {
-		b.sendNow(ctx, j.in.ChatID, j.notice)
-		return
-	}
 	for wait := time.Second; ; wait = min(2*wait, time.Minute) {
 		err := b.run(ctx, &j)
 		switch {
@@ -37,7 +33,7 @@ func (b *Bridge) process(ctx context.Context, j job) {
 			b.log.Error("the disk holding the database is full: free some space there; the message is kept and answered once there is room",
 				"db", b.store.Path(), "inbox", j.inboxID, "retry_in", wait, "err", err)
 			if wait == time.Second {
-				b.sendNow(ctx, j.in.ChatID, diskFullNotice)
+				b.notify(ctx, j.in.ChatID, diskFullNotice)
 			}
 			j.resumed = true // its reply may be recorded, even partly sent
 			if b.isClosing() || b.sleep(ctx, wait) != nil {
@@ -51,19 +47,16 @@ func (b *Bridge) process(ctx context.Context, j job) {
 	}
 }
 
+// What the bot says when it does not answer with a model.
 const (
-	diskFullNotice  = "Sorry, I can't answer right now: the disk of the computer I run on is full. Your message is kept, and I'll answer it once there is room again."
-	rateLimitNotice = "You're sending messages faster than I can answer. I'll read new ones again in a minute."
-	gaveUpNotice    = "Sorry, something went wrong every time I tried to answer your last message, so I've stopped trying. Please send it again, perhaps in other words."
+	diskFullNotice   = "Sorry, I can't answer right now: the disk of the computer I run on is full. Your message is kept, and I'll answer it once there is room again."
+	rateLimitNotice  = "You're sending messages faster than I can answer. I'll read new ones again in a minute."
+	gaveUpNotice     = "Sorry, something went wrong every time I tried to answer your last message, so I've stopped trying. Please send it again, perhaps in other words."
+	mediaNotice      = "I can only read text, so I can't see that. Could you tell me in words?"
+	localOnlyNotice  = "Sorry, no local model could answer right now, and this chat is set to local only, so your message was not sent to a hosted model. Please try again later."
+	approvedNotice   = "You're approved! Send me a message any time."
+	mediaNoticeEvery = 10 * time.Minute // a burst of pictures gets one notice
 )
-
-// reply is what a job answers, and what its inbox row becomes once the
-// answer is out.
-type reply struct {
-	text, quote string
-	state       store.InboxState
-	reason      string
-}
 
 // run takes one inbox row to its end: it works out the reply, unless an
 // earlier run recorded one and stopped before sending all of it, records
@@ -77,15 +70,20 @@ func (b *Bridge) run(ctx context.Context, j *job) error {
 		}
 	}
 	if len(parts) == 0 {
-		r, err := b.compose(ctx, j)
-		if err != nil {
+		r := j.decided
+		if r == nil {
+			composed, err := b.compose(ctx, j)
+			if err != nil {
+				return err
+			}
+			r = &composed
+		}
+		var err error
+		if parts, err = b.record(ctx, *j, *r); err != nil {
 			return err
 		}
-		if r.text == "" {
+		if len(parts) == 0 {
 			return b.store.InboxFinish(context.WithoutCancel(ctx), j.inboxID, r.state, r.reason)
-		}
-		if parts, err = b.record(ctx, *j, r); err != nil {
-			return err
 		}
 	} else {
 		b.log.Info("sending a reply recorded before the restart", "inbox", j.inboxID, "parts", len(parts))
@@ -96,8 +94,8 @@ func (b *Bridge) run(ctx context.Context, j *job) error {
 	return b.store.InboxFinish(context.WithoutCancel(ctx), j.inboxID, parts[0].ThenState, parts[0].ThenReason)
 }
 
-// compose works out a job's reply: a pairing code, a command's answer or
-// the model's.
+// compose works out a job's reply: a pairing code, the media notice, a
+// command's answer or the model's.
 func (b *Bridge) compose(ctx context.Context, j *job) (reply, error) {
 	in := j.in
 	if age := b.now().Sub(in.Time); b.cfg.WhatsApp.StaleAfter > 0 && age > b.cfg.WhatsApp.StaleAfter {
@@ -122,14 +120,42 @@ func (b *Bridge) compose(ctx context.Context, j *job) (reply, error) {
 	switch {
 	case j.role == access.Pairing:
 		// Never reached a model: skipped, whether or not a code went out.
-		reason, text, err := b.pair(ctx, in)
-		return reply{text: text, state: store.InboxSkipped, reason: reason}, err
+		return b.pair(ctx, in)
+	case mediaOnly(in):
+		return b.mediaReply(in), nil
 	case j.role == access.Admin && isCommand(in.Text):
-		text, err := b.command(ctx, *j)
-		return reply{text: text, state: store.InboxDone, reason: "command"}, err
+		return b.command(ctx, *j), nil
 	default:
 		return b.answer(ctx, j)
 	}
+}
+
+// mediaOnly reports a message with a picture, voice note or the like and
+// no text: nothing the model can read.
+func mediaOnly(in Inbound) bool { return in.Media != "" && strings.TrimSpace(in.Text) == "" }
+
+// mediaReply tells the sender that media cannot be read, at most once
+// every mediaNoticeEvery in a chat.
+func (b *Bridge) mediaReply(in Inbound) reply {
+	now := b.now()
+	b.mu.Lock()
+	last, seen := b.mediaNoticed[in.ChatID]
+	due := !seen || now.Sub(last) >= mediaNoticeEvery
+	if due {
+		if len(b.mediaNoticed) >= 1024 { // forget chats told long ago
+			for chat, at := range b.mediaNoticed {
+				if now.Sub(at) >= mediaNoticeEvery {
+					delete(b.mediaNoticed, chat)
+				}
+			}
+		}
+		b.mediaNoticed[in.ChatID] = now
+	}
+	b.mu.Unlock()
+	if !due {
+		return reply{state: store.InboxSkipped, reason: "media without text (" + in.Media + "); told recently"}
+	}
+	return say(in, mediaNotice, "", store.InboxSkipped, "media without text ("+in.Media+")")
 }
 
 // answer runs an agent turn with the chat's history. When no model
@@ -166,9 +192,9 @@ func (b *Bridge) answer(ctx context.Context, j *job) (reply, error) {
 			b.noteFailure(in.ChatID, turn)
 			msg := ce.UserMessage()
 			if sess, serr := b.store.ActiveSession(ctx, in.ChatID); serr == nil && sess.Privacy == store.PrivacyLocal {
-				msg = "Sorry, no local model could answer right now, and this chat is set to local only, so your message was not sent to a hosted model. Please try again later."
+				msg = localOnlyNotice
 			}
-			return reply{text: msg, quote: in.MessageID, state: store.InboxFailed, reason: fmt.Sprintf("no model answered: %v", err)}, nil
+			return say(in, msg, in.MessageID, store.InboxFailed, fmt.Sprintf("no model answered: %v", err)), nil
 		}
 		return reply{}, err
 	}
@@ -178,7 +204,7 @@ func (b *Bridge) answer(ctx context.Context, j *job) (reply, error) {
 	}
 	if turn.Resumed {
 		b.log.Info("turn answered before the restart; sending the stored reply", "chat", chatHash(in.ChatID))
-		return reply{text: turn.Reply, quote: quote, state: store.InboxDone}, nil
+		return say(in, turn.Reply, quote, store.InboxDone, ""), nil
 	}
 	b.noteFailure(in.ChatID, turn)
 	out := turn.Outcome
@@ -191,22 +217,22 @@ func (b *Bridge) answer(ctx context.Context, j *job) (reply, error) {
 	if out.FellBack() && !in.IsGroup && b.cfg.Agent.FallbackNotice {
 		text = closeFence(text) + "\n\n_(answered by " + out.Model.Label() + ": " + out.Failures[0].Reason() + ")_"
 	}
-	return reply{text: text, quote: quote, state: store.InboxDone}, nil
+	return say(in, text, quote, store.InboxDone, ""), nil
 }
 
 // pair answers an unknown sender once with a code an admin can approve.
 // A sender with a code still waiting, or any sender while too many are
 // waiting, gets no answer: repeated messages do not mint codes.
-func (b *Bridge) pair(ctx context.Context, in Inbound) (reason, text string, err error) {
+func (b *Bridge) pair(ctx context.Context, in Inbound) (reply, error) {
 	code, reason, err := b.access.RequestPairing(ctx, in.SenderPhone, in.ChatID)
 	if err != nil || code == "" {
 		if reason == access.ReasonTooMany {
 			b.log.Warn("pairing request ignored: too many waiting")
 		}
-		return reason, "", err
+		return reply{state: store.InboxSkipped, reason: reason}, err
 	}
 	b.log.Info("pairing code issued", "expires", b.now().Add(access.PairingTTL).Format(time.TimeOnly))
-	return reason, fmt.Sprintf("Hi! This is a private assistant. To talk to it, ask its owner to approve this code:\n\n**%s**\n\nThe code is valid for one hour.", code), nil
+	return say(in, fmt.Sprintf("Hi! This is a private assistant. To talk to it, ask its owner to approve this code:\n\n**%s**\n\nThe code is valid for one hour.", code), "", store.InboxSkipped, reason), nil
 }
 
 // noteFailure keeps the last fallback reason of a chat for /status.
@@ -217,64 +243,6 @@ func (b *Bridge) noteFailure(chatID string, turn *compaction.Turn) {
 	b.mu.Lock()
 	b.lastFail[chatID] = turn.Outcome.Reasons()
 	b.mu.Unlock()
-}
-
-// record has the channel format a reply into the messages to send and
-// writes them, each with the id it will be sent under, to the outbox
-// before anything is sent.
-func (b *Bridge) record(ctx context.Context, j job, r reply) ([]store.OutboxPart, error) {
-	var parts []store.OutboxPart
-	for i, text := range b.ch.Format(r.text) {
-		p := store.OutboxPart{ChatID: j.in.ChatID, MsgID: b.ch.NewMessageID(), Text: text, ThenState: r.state, ThenReason: r.reason}
-		if i == 0 {
-			p.QuoteID = r.quote
-		}
-		parts = append(parts, p)
-	}
-	return b.store.OutboxAdd(context.WithoutCancel(ctx), j.inboxID, parts)
-}
-
-// deliver sends the parts not yet sent, in order, through the outbound
-// limiter, marking each but the last once the channel has it (finishing
-// the inbox row marks the last). A part sent but not yet marked when the
-// process died goes out again under the same id.
-func (b *Bridge) deliver(ctx context.Context, parts []store.OutboxPart) error {
-	for i, p := range parts {
-		if p.Sent {
-			continue
-		}
-		if err := b.limits.waitOutbound(ctx, b.sleep); err != nil {
-			return err
-		}
-		b.sent.add(p.MsgID) // its echo is never input, even if it beats Send back
-		if err := b.ch.Send(ctx, p.ChatID, p.MsgID, p.Text, p.QuoteID); err != nil {
-			return fmt.Errorf("send reply: %w", err)
-		}
-		if i == len(parts)-1 {
-			break
-		}
-		if err := b.store.OutboxSent(context.WithoutCancel(ctx), p.ID); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// sendNow sends text that belongs to no inbox row (a notice, a message to
-// another chat), with fresh ids and no record: it goes out at most once.
-func (b *Bridge) sendNow(ctx context.Context, chatID, text string) {
-	for _, part := range b.ch.Format(text) {
-		if err := b.limits.waitOutbound(ctx, b.sleep); err != nil {
-			b.log.Warn("send", "err", err)
-			return
-		}
-		id := b.ch.NewMessageID()
-		b.sent.add(id)
-		if err := b.ch.Send(ctx, chatID, id, part, ""); err != nil {
-			b.log.Warn("send", "err", err)
-			return
-		}
-	}
 }
 
 func (b *Bridge) typing(ctx context.Context, chatID string, on bool) {

@@ -33,11 +33,6 @@ type Options struct {
 	// connecting, their LIDs are looked up so that messages from them that
 	// arrive LID-addressed still carry their phone number.
 	KnownNumbers []string
-	// MediaNotice decides whether the sender of a DM with only media (which
-	// the model cannot read) gets a short reply saying so. Nil means every
-	// such sender does; the command wires it to the access policy so that
-	// strangers learn nothing.
-	MediaNotice func(in bridge.Inbound) bool
 	// IgnoreSelfChat drops the messages the owner writes in the linked
 	// account's own "message yourself" chat (channels.whatsapp.selfChatMode
 	// false); by default that chat is the owner's line to the bot.
@@ -149,8 +144,6 @@ type Adapter struct {
 	outdatedTried bool
 	msgs          *recent[quoteRef] // inbound messages by id, for quoting
 	timers        map[string]uint32 // disappearing timer by chat, seconds
-	sent          *recent[struct{}] // ids of the bot's own messages
-	noticed       map[string]time.Time
 	typing        map[string]context.CancelFunc
 
 	typingMu sync.Mutex // orders a refresh against the "paused" that ends it
@@ -194,9 +187,7 @@ func NewWithClient(c Client, opts Options) *Adapter {
 		changed:    make(chan struct{}),
 		done:       make(chan struct{}),
 		msgs:       newRecent[quoteRef](2048),
-		sent:       newRecent[struct{}](2048),
 		timers:     map[string]uint32{},
-		noticed:    map[string]time.Time{},
 		typing:     map[string]context.CancelFunc{},
 	}
 	if a.log == nil {

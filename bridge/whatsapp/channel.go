@@ -43,9 +43,6 @@ func (a *Adapter) Send(ctx context.Context, chatID, id, text, quoteID string) er
 		return fmt.Errorf("send: %w", err)
 	}
 	msg := a.buildText(to.String(), text, quoteID)
-	a.mu.Lock()
-	a.sent.put(id, struct{}{})
-	a.mu.Unlock()
 	for attempt := 1; ; attempt++ {
 		_, err = a.cli.SendMessage(ctx, to, msg, whatsmeow.SendRequestExtra{ID: id})
 		if err == nil {

@@ -24,8 +24,6 @@ const (
 	ignoreProtocol      = "protocol message"
 	ignoreOwnElsewhere  = "sent by the linked account outside its self-chat"
 	ignoreSelfChat      = "self-chat, and selfChatMode is off"
-	ignoreOwnReply      = "the bot's own reply"
-	ignoreMedia         = "media without text"
 	ignoreNoText        = "no text"
 )
 
@@ -33,8 +31,10 @@ const (
 const lookupTimeout = 5 * time.Second
 
 // inbound translates a message event into the bridge's Inbound, or returns
-// a non-empty reason why the message is ignored. For ignoreMedia the
-// Inbound names the chat and sender (for the notice) but has no text.
+// a non-empty reason why the message is ignored. A picture, voice note or
+// other attachment is passed on with its kind in Media (and its caption,
+// if any, as the text): the bridge decides what to answer. The bridge
+// also recognises the bot's own messages coming back.
 func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string) {
 	if evt == nil {
 		return bridge.Inbound{}, ignoreEmpty
@@ -72,31 +72,21 @@ func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string) {
 	if selfChat && a.opts.IgnoreSelfChat {
 		return bridge.Inbound{}, ignoreSelfChat
 	}
-	a.mu.Lock()
-	_, ours := a.sent.get(info.ID)
-	a.mu.Unlock()
-	if ours {
-		return bridge.Inbound{}, ignoreOwnReply
+	text, media := textOf(msg), mediaKind(msg)
+	if text == "" && media == "" {
+		return bridge.Inbound{}, ignoreNoText
 	}
-
-	text := textOf(msg)
 	in := bridge.Inbound{
 		ChatID:    chat.String(),
 		SenderID:  sender.String(),
 		PushName:  info.PushName,
 		Text:      text,
+		Media:     media,
 		IsGroup:   isGroup,
 		FromSelf:  fromSelf,
 		SelfChat:  selfChat,
 		MessageID: info.ID,
 		Time:      info.Timestamp,
-	}
-	if text == "" {
-		if hasMedia(msg) {
-			in.SenderPhone = a.senderPhone(info, pn, lid)
-			return in, ignoreMedia // filled in for the media notice
-		}
-		return bridge.Inbound{}, ignoreNoText
 	}
 	in.SenderPhone = a.senderPhone(info, pn, lid)
 	if ci := contextInfo(msg); ci != nil {
@@ -106,15 +96,13 @@ func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string) {
 				in.MentionsMe = true
 			}
 		}
-		if ci.GetStanzaID() != "" {
+		if in.QuotedID = ci.GetStanzaID(); in.QuotedID != "" {
+			// The bot writes as the linked account, so a reply to one of
+			// its messages quotes the account; the bridge also knows the
+			// ids it sent.
 			if j, err := types.ParseJID(ci.GetParticipant()); err == nil && (sameUser(j, pn) || sameUser(j, lid)) {
 				in.RepliesToMe = true
 			}
-			a.mu.Lock()
-			if _, ok := a.sent.get(ci.GetStanzaID()); ok {
-				in.RepliesToMe = true
-			}
-			a.mu.Unlock()
 		}
 	}
 	return in, ""
@@ -195,10 +183,26 @@ func textOf(m *waE2E.Message) string {
 	return ""
 }
 
-// hasMedia reports a message the model cannot read.
-func hasMedia(m *waE2E.Message) bool {
-	return m.GetImageMessage() != nil || m.GetVideoMessage() != nil || m.GetPtvMessage() != nil ||
-		m.GetDocumentMessage() != nil || m.GetAudioMessage() != nil || m.GetStickerMessage() != nil
+// mediaKind names what a message carries besides text, in words a reply
+// can use; "" for none.
+func mediaKind(m *waE2E.Message) string {
+	switch {
+	case m.GetImageMessage() != nil:
+		return "image"
+	case m.GetVideoMessage() != nil:
+		return "video"
+	case m.GetPtvMessage() != nil:
+		return "video note"
+	case m.GetAudioMessage() != nil && m.GetAudioMessage().GetPTT():
+		return "voice note"
+	case m.GetAudioMessage() != nil:
+		return "audio"
+	case m.GetDocumentMessage() != nil:
+		return "document"
+	case m.GetStickerMessage() != nil:
+		return "sticker"
+	}
+	return ""
 }
 
 // contextInfo is the reply, mention and disappearing-timer data of the

@@ -46,6 +46,13 @@ func aliceDM(text string) bridge.Inbound {
 	}
 }
 
+// aliceMedia is the Inbound of a DM from Alice with only media of a kind.
+func aliceMedia(kind string) bridge.Inbound {
+	in := aliceDM("")
+	in.Media = kind
+	return in
+}
+
 func groupMsg(text string) bridge.Inbound {
 	in := aliceDM(text)
 	in.ChatID, in.IsGroup = group.String(), true
@@ -74,7 +81,11 @@ func TestInbound(t *testing.T) {
 				StanzaID: proto.String("Q1"), Participant: proto.String(alicePN.String()),
 				QuotedMessage: text("earlier words"),
 			})),
-			want: func() bridge.Inbound { in := aliceDM("and this?"); in.QuotedText = "earlier words"; return in }(),
+			want: func() bridge.Inbound {
+				in := aliceDM("and this?")
+				in.QuotedText, in.QuotedID = "earlier words", "Q1"
+				return in
+			}(),
 		},
 		{
 			name: "quote of an ephemeral image caption",
@@ -83,23 +94,27 @@ func TestInbound(t *testing.T) {
 				QuotedMessage: &waE2E.Message{EphemeralMessage: &waE2E.FutureProofMessage{Message: &waE2E.Message{
 					ImageMessage: &waE2E.ImageMessage{Caption: proto.String("a cat")}}}},
 			})),
-			want: func() bridge.Inbound { in := aliceDM("this one"); in.QuotedText = "a cat"; return in }(),
+			want: func() bridge.Inbound {
+				in := aliceDM("this one")
+				in.QuotedText, in.QuotedID = "a cat", "Q1"
+				return in
+			}(),
 		},
 		{
 			name: "image caption",
 			evt:  msgEvent(alicePN, alicePN, &waE2E.Message{ImageMessage: &waE2E.ImageMessage{Caption: proto.String("what is this")}}),
-			want: aliceDM("what is this"),
+			want: func() bridge.Inbound { in := aliceDM("what is this"); in.Media = "image"; return in }(),
 		},
 		{
 			name: "video caption",
 			evt:  msgEvent(alicePN, alicePN, &waE2E.Message{VideoMessage: &waE2E.VideoMessage{Caption: proto.String("look")}}),
-			want: aliceDM("look"),
+			want: func() bridge.Inbound { in := aliceDM("look"); in.Media = "video"; return in }(),
 		},
 		{
 			name: "document with caption",
 			evt: msgEvent(alicePN, alicePN, &waE2E.Message{DocumentWithCaptionMessage: &waE2E.FutureProofMessage{Message: &waE2E.Message{
 				DocumentMessage: &waE2E.DocumentMessage{Caption: proto.String("summarise"), FileName: proto.String("a.pdf")}}}}),
-			want: aliceDM("summarise"),
+			want: func() bridge.Inbound { in := aliceDM("summarise"); in.Media = "document"; return in }(),
 		},
 		{
 			name: "ephemeral",
@@ -117,7 +132,7 @@ func TestInbound(t *testing.T) {
 			name: "view once",
 			evt: msgEvent(alicePN, alicePN, &waE2E.Message{ViewOnceMessageV2: &waE2E.FutureProofMessage{Message: &waE2E.Message{
 				ImageMessage: &waE2E.ImageMessage{Caption: proto.String("once")}}}}),
-			want: aliceDM("once"),
+			want: func() bridge.Inbound { in := aliceDM("once"); in.Media = "image"; return in }(),
 		},
 		{
 			name: "LID sender with SenderAlt",
@@ -158,7 +173,7 @@ func TestInbound(t *testing.T) {
 				StanzaID: proto.String("3EB0B1"), Participant: proto.String("99990001111@lid"), QuotedMessage: text("because")})),
 			want: func() bridge.Inbound {
 				in := groupMsg("why?")
-				in.RepliesToMe, in.QuotedText = true, "because"
+				in.RepliesToMe, in.QuotedText, in.QuotedID = true, "because", "3EB0B1"
 				return in
 			}(),
 		},
@@ -212,9 +227,11 @@ func TestInbound(t *testing.T) {
 				Type: waE2E.ProtocolMessage_EPHEMERAL_SETTING.Enum(), EphemeralExpiration: proto.Uint32(86400)}}),
 			reason: ignoreProtocol,
 		},
-		{name: "media without caption", evt: msgEvent(alicePN, alicePN, &waE2E.Message{ImageMessage: &waE2E.ImageMessage{}}), reason: ignoreMedia},
-		{name: "voice note", evt: msgEvent(alicePN, alicePN, &waE2E.Message{AudioMessage: &waE2E.AudioMessage{PTT: proto.Bool(true)}}), reason: ignoreMedia},
-		{name: "sticker", evt: msgEvent(alicePN, alicePN, &waE2E.Message{StickerMessage: &waE2E.StickerMessage{}}), reason: ignoreMedia},
+		{name: "image without caption", evt: msgEvent(alicePN, alicePN, &waE2E.Message{ImageMessage: &waE2E.ImageMessage{}}), want: aliceMedia("image")},
+		{name: "voice note", evt: msgEvent(alicePN, alicePN, &waE2E.Message{AudioMessage: &waE2E.AudioMessage{PTT: proto.Bool(true)}}), want: aliceMedia("voice note")},
+		{name: "audio file", evt: msgEvent(alicePN, alicePN, &waE2E.Message{AudioMessage: &waE2E.AudioMessage{}}), want: aliceMedia("audio")},
+		{name: "video note", evt: msgEvent(alicePN, alicePN, &waE2E.Message{PtvMessage: &waE2E.VideoMessage{}}), want: aliceMedia("video note")},
+		{name: "sticker", evt: msgEvent(alicePN, alicePN, &waE2E.Message{StickerMessage: &waE2E.StickerMessage{}}), want: aliceMedia("sticker")},
 		{name: "location", evt: msgEvent(alicePN, alicePN, &waE2E.Message{LocationMessage: &waE2E.LocationMessage{}}), reason: ignoreNoText},
 		{name: "nil event", evt: nil, reason: ignoreEmpty},
 	}
@@ -252,28 +269,21 @@ func TestInboundSelfChatModeOff(t *testing.T) {
 	}
 }
 
+// A reply quoting the bot's message is addressed to it; the bridge, which
+// knows the ids it sent, also gets the quoted id.
 func TestInboundReplyToSentMessage(t *testing.T) {
-	f := newFake()
-	a, _, _ := testAdapter(t, f, Options{})
-	id := a.NewMessageID()
-	if err := a.Send(t.Context(), alicePN.String(), id, "an answer", ""); err != nil {
-		t.Fatal(err)
-	}
+	a, _, _ := testAdapter(t, newFake(), Options{})
 	// The quote names the bot's phone JID in a DM this time.
 	in, reason := a.inbound(msgEvent(alicePN, alicePN, extText("thanks", &waE2E.ContextInfo{
-		StanzaID: proto.String(id), Participant: proto.String(botPN.String()), QuotedMessage: text("an answer")})))
-	if reason != "" || !in.RepliesToMe || in.QuotedText != "an answer" {
+		StanzaID: proto.String("3EB0A1"), Participant: proto.String(botPN.String()), QuotedMessage: text("an answer")})))
+	if reason != "" || !in.RepliesToMe || in.QuotedText != "an answer" || in.QuotedID != "3EB0A1" {
 		t.Errorf("inbound() = %+v, %q; want a reply to the bot quoting %q", in, reason, "an answer")
 	}
-	// Only the quoted id: still a reply to the bot.
-	in, _ = a.inbound(msgEvent(group, alicePN, extText("thanks", &waE2E.ContextInfo{StanzaID: proto.String(id)})))
-	if !in.RepliesToMe {
-		t.Errorf("inbound() RepliesToMe = false for a quote of the bot's message %s", id)
-	}
-	// The bot's own message coming back (another device) is not input.
-	echo := msgEvent(botPN, botPN, text("an answer"), func(i *types.MessageInfo) { i.ID, i.IsFromMe = id, true })
-	if _, reason := a.inbound(echo); reason != ignoreOwnReply {
-		t.Errorf("inbound(echo) reason = %q; want %q", reason, ignoreOwnReply)
+	// Quoting someone else in a group is not a reply to the bot.
+	in, _ = a.inbound(msgEvent(group, alicePN, extText("thanks", &waE2E.ContextInfo{
+		StanzaID: proto.String("3EB0A2"), Participant: proto.String(alicePN.String())})))
+	if in.RepliesToMe || in.QuotedID != "3EB0A2" {
+		t.Errorf("inbound() of a quote of Alice = %+v; want not a reply to the bot, with the quoted id", in)
 	}
 }
 

@@ -20,11 +20,7 @@ const (
 	maxConnectFailures = 10
 	versionTimeout     = 30 * time.Second
 	prefillTimeout     = 30 * time.Second
-	mediaNoticeEvery   = 10 * time.Minute
 )
-
-// mediaNoticeText answers a DM with only media in it.
-const mediaNoticeText = "I can only read text, so I can't see that. Could you tell me in words?"
 
 // handleEvent is the one event handler registered with whatsmeow. Its
 // result is whatsmeow's success status: false leaves a message
@@ -93,9 +89,6 @@ func (a *Adapter) handleMessage(evt *events.Message) bool {
 	a.remember(evt, in, reason)
 	if reason != "" {
 		a.log.Debug("whatsapp: ignored message", "id", evt.Info.ID, "chat", evt.Info.Chat.String(), "reason", reason)
-		if reason == ignoreMedia {
-			a.mediaNotice(in)
-		}
 		return true
 	}
 	a.mu.Lock()
@@ -125,40 +118,13 @@ func (a *Adapter) remember(evt *events.Message, in bridge.Inbound, reason string
 		a.timers[chat] = pm.GetEphemeralExpiration()
 		return
 	}
-	if reason != "" && reason != ignoreMedia {
+	if reason != "" {
 		return
 	}
 	if ci := contextInfo(evt.Message); ci != nil {
 		a.timers[chat] = ci.GetExpiration()
 	}
-	if reason == "" {
-		a.msgs.put(in.MessageID, quoteRef{chat: chat, sender: evt.Info.Sender.ToNonAD(), text: in.Text})
-	}
-}
-
-// mediaNotice tells a DM sender, at most every mediaNoticeEvery per chat,
-// that media cannot be read.
-func (a *Adapter) mediaNotice(in bridge.Inbound) {
-	if in.IsGroup || in.FromSelf || in.ChatID == "" {
-		return
-	}
-	if a.opts.MediaNotice != nil && !a.opts.MediaNotice(in) {
-		return
-	}
-	now := a.now()
-	a.mu.Lock()
-	last, ok := a.noticed[in.ChatID]
-	if ok && now.Sub(last) < mediaNoticeEvery {
-		a.mu.Unlock()
-		return
-	}
-	a.noticed[in.ChatID] = now
-	a.mu.Unlock()
-	a.goBackground(func(ctx context.Context) {
-		if err := a.Send(ctx, in.ChatID, a.NewMessageID(), mediaNoticeText, ""); err != nil {
-			a.log.Warn("whatsapp: send the media notice", "chat", in.ChatID, "err", err)
-		}
-	})
+	a.msgs.put(in.MessageID, quoteRef{chat: chat, sender: evt.Info.Sender.ToNonAD(), text: in.Text})
 }
 
 // handleConnected records a healthy connection, announces the bot as

@@ -14,8 +14,6 @@ import (
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 	"google.golang.org/protobuf/proto"
-
-	"waclaw/bridge"
 )
 
 func closed(ch <-chan struct{}) bool {
@@ -353,36 +351,24 @@ func TestMessageAckedOnlyAfterHandle(t *testing.T) {
 	}
 }
 
-func TestMediaNotice(t *testing.T) {
+// A picture or voice note goes to the bridge like any message, saying what
+// it is; the adapter sends nothing of its own and acknowledges it once the
+// bridge has it.
+func TestMediaGoesToTheBridge(t *testing.T) {
 	f := newFake()
-	now := t0
-	var asked []string
-	a, _, _ := testAdapter(t, f, Options{
-		Now: func() time.Time { return now },
-		MediaNotice: func(in bridge.Inbound) bool {
-			asked = append(asked, in.SenderPhone)
-			return in.SenderPhone == "+15552223333"
-		},
-	})
-	a.SetHandler(&fakeHandler{})
-	image := &waE2E.Message{ImageMessage: &waE2E.ImageMessage{Mimetype: proto.String("image/jpeg")}}
-	f.deliver(msgEvent(alicePN, alicePN, image))
-	f.deliver(msgEvent(alicePN, alicePN, image)) // within the quiet period
-	f.deliver(msgEvent(group, alicePN, image))   // groups: never
-	stranger := types.NewJID("15559998888", types.DefaultUserServer)
-	f.deliver(msgEvent(stranger, stranger, image)) // not allowed by the policy
-	a.bg.Wait()
-	if len(f.sent) != 1 || f.sent[0].to != alicePN || f.sent[0].msg.GetConversation() != mediaNoticeText {
-		t.Fatalf("sent %v; want one notice to Alice", f.sent)
+	a, _, _ := testAdapter(t, f, Options{})
+	h := &fakeHandler{}
+	a.SetHandler(h)
+	voice := &waE2E.Message{AudioMessage: &waE2E.AudioMessage{PTT: proto.Bool(true), Mimetype: proto.String("audio/ogg; codecs=opus")}}
+	if !f.deliver(msgEvent(alicePN, alicePN, voice, func(i *types.MessageInfo) { i.ID = "V1" })) {
+		t.Fatal("a voice note the bridge took was not acknowledged")
 	}
-	if !slices.Equal(asked, []string{"+15552223333", "+15552223333", "+15559998888"}) {
-		t.Errorf("policy asked about %v", asked)
-	}
-	now = now.Add(mediaNoticeEvery)
-	f.deliver(msgEvent(alicePN, alicePN, image))
 	a.bg.Wait()
-	if len(f.sent) != 2 {
-		t.Errorf("sent %d notices after the quiet period; want 2", len(f.sent))
+	if len(h.ins) != 1 || h.ins[0].Media != "voice note" || h.ins[0].Text != "" || h.ins[0].MessageID != "V1" {
+		t.Errorf("the bridge got %+v; want the voice note, marked as one", h.ins)
+	}
+	if len(f.sent) != 0 {
+		t.Errorf("the adapter sent %d messages itself; every message goes out through the bridge", len(f.sent))
 	}
 }
 

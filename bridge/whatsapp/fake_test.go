@@ -229,7 +229,8 @@ func (l fakeLIDs) GetPNForLID(ctx context.Context, lid types.JID) (types.JID, er
 // fakeHandler is the bridge: it records what it was handed, or fails.
 type fakeHandler struct {
 	mu  sync.Mutex
-	got []string
+	got []string         // message ids
+	ins []bridge.Inbound // the messages
 	err error
 }
 
@@ -240,6 +241,7 @@ func (h *fakeHandler) Handle(ctx context.Context, in bridge.Inbound) error {
 		return h.err
 	}
 	h.got = append(h.got, in.MessageID)
+	h.ins = append(h.ins, in)
 	return nil
 }
 

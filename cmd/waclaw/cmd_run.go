@@ -31,11 +31,9 @@ func runBot(ctx context.Context, e *env, qrPNG string) error {
 	}
 	defer a.Close()
 
-	var b *bridge.Bridge
 	wa, err := whatsapp.Open(ctx, a.store.DB(), whatsapp.Options{
 		Logger:         slog.Default(),
 		KnownNumbers:   slices.DeleteFunc(append(slices.Clone(a.cfg.WhatsApp.AllowFrom), a.cfg.WhatsApp.Admins...), func(n string) bool { return n == "*" }),
-		MediaNotice:    func(in bridge.Inbound) bool { return b != nil && b.Answers(ctx, in) },
 		IgnoreSelfChat: !a.cfg.WhatsApp.SelfChatMode,
 		TextChunkLimit: a.cfg.WhatsApp.TextChunkLimit,
 		OnConnected: func(at time.Time) {
@@ -48,7 +46,7 @@ func runBot(ctx context.Context, e *env, qrPNG string) error {
 		return err
 	}
 	defer wa.Close()
-	b = bridge.New(a.cfg, a.store, a.history, a.agent, wa, bridge.Options{
+	b := bridge.New(a.cfg, a.store, a.history, a.agent, wa, bridge.Options{
 		Link: func() string { return wa.State().Describe(time.Now()) },
 	})
 	wa.SetHandler(b)
