@@ -1,6 +1,9 @@
-// Package console is the terminal front end of `waclaw chat`: lines from a
-// reader become messages for the bridge, and replies are written out,
-// either as text for a person or as JSON lines for a script.
+// Package console is the terminal front end of `waclaw chat`, a channel
+// like the WhatsApp one: it reads messages (lines typed by a person, or JSON
+// lines from a script) and hands them to the bridge as bridge.Inbound, and
+// writes the bridge's replies out, as text for the person or as JSON lines
+// for the script. The person at the keyboard is the bot's owner, in their
+// own self-chat, unless they choose to speak as someone else.
 package console
 
 import (
@@ -13,19 +16,33 @@ import (
 	"sync"
 )
 
-// Console writes replies to a writer. It satisfies bridge.Channel.
+// Console is the terminal channel. It satisfies bridge.Channel.
 type Console struct {
 	mu   sync.Mutex
 	out  io.Writer
 	json bool
+	who  Person // who types, for a person at the terminal
 }
 
-// New returns a Console writing replies as text, each followed by a blank
-// line.
-func New(out io.Writer) *Console { return &Console{out: out} }
+// Person is who types at the terminal, and where.
+type Person struct {
+	// Phone is the number to speak as (E.164), to try the access policy;
+	// "" is the owner, in their self-chat, who may run every command.
+	Phone string
+	// Chat is the conversation: "" for the self-chat (or Phone's DM); a
+	// group's id ("...@g.us") for a line addressed to the bot in a group.
+	Chat string
+}
 
-// NewJSON returns a Console writing one JSON object per line: a Reply for
-// each message the bot sends, and an Ack for each message handed in.
+// New returns a Console for a person at a terminal: Read takes one
+// message per line from them, and replies are written as text, each
+// followed by a blank line.
+func New(out io.Writer, who Person) *Console { return &Console{out: out, who: who} }
+
+// NewJSON returns a Console for a script: Read takes one message per line
+// as JSON, from any chat, and the console writes one JSON object per line,
+// an Ack for each message handed in and a Reply for each message the bot
+// sends.
 func NewJSON(out io.Writer) *Console { return &Console{out: out, json: true} }
 
 // Reply is a message the bot sends, as NewJSON writes it. A script that

@@ -162,3 +162,23 @@ func TestChatCrashAnswersPendingExactlyOnce(t *testing.T) {
 		t.Errorf("inbox: %d done (attempts %d); want the one message done after 2 attempts", done, attempts)
 	}
 }
+
+// The person at the keyboard is the owner whatever the config says of
+// WhatsApp's self-chat: selfChatMode off silences the phone's "message
+// yourself" chat, not the terminal.
+func TestChatOwnerWithSelfChatModeOff(t *testing.T) {
+	lm := agenttest.New(t, agenttest.LMStudio, "minimax-m2.1-gs32")
+	cfg := filepath.Join(t.TempDir(), "config.json5")
+	src := `{ models: { providers: { lmstudio: { baseUrl: "` + lm.URL + `", api: "openai-responses", models: [{ id: "minimax-m2.1-gs32" }] } } },
+	  channels: { whatsapp: { selfChatMode: false } } }`
+	if err := os.WriteFile(cfg, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut strings.Builder
+	if err := runWithInput(t, "/model\n", &out, &errOut, "--config", cfg, "--data-dir", t.TempDir(), "chat"); err != nil {
+		t.Fatalf("chat: %v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "Aliases:") {
+		t.Errorf("/model at the terminal with selfChatMode off = %q; want the owner's command answered", out.String())
+	}
+}

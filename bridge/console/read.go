@@ -1,0 +1,110 @@
+package console
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"waclaw/bridge"
+)
+
+// Handler is what the console hands messages to; the bridge is one.
+type Handler interface {
+	// Handle takes one message; nil means it is safely recorded.
+	Handle(ctx context.Context, in bridge.Inbound) error
+	// Idle waits until every message taken is answered.
+	Idle(ctx context.Context) error
+}
+
+// Read takes messages from r until it ends, and hands each to h. A person
+// gets the answer to each line before the next is read, so that replies
+// come in the order the lines were typed (answers to messages left from
+// an earlier run come first). A script's lines are handed in as they come,
+// each acknowledged once it is recorded; Read then returns without waiting
+// for the answers.
+func (c *Console) Read(ctx context.Context, r io.Reader, h Handler) error {
+	scanner := bufio.NewScanner(r)
+	if c.json {
+		scanner.Buffer(make([]byte, 64<<10), 4<<20)
+		return c.readJSON(ctx, scanner, h)
+	}
+	scanner.Buffer(make([]byte, 64<<10), 1<<20)
+	return c.readLines(ctx, scanner, h)
+}
+
+func (c *Console) readLines(ctx context.Context, scanner *bufio.Scanner, h Handler) error {
+	if err := h.Idle(ctx); err != nil {
+		return err
+	}
+	for scanner.Scan() {
+		line := strings.TrimSpace(scanner.Text())
+		if line == "" {
+			continue
+		}
+		if err := h.Handle(ctx, c.typed(line, time.Now())); err != nil {
+			return err
+		}
+		if err := h.Idle(ctx); err != nil {
+			return err
+		}
+	}
+	if err := scanner.Err(); err != nil {
+		return fmt.Errorf("read stdin: %w", err)
+	}
+	return nil
+}
+
+// typed is a line the person at the terminal typed, as a message: from
+// the owner in their self-chat, or from the number they speak as.
+func (c *Console) typed(text string, at time.Time) bridge.Inbound {
+	in := bridge.Inbound{ChatID: "console", SenderID: "console", FromSelf: true, SelfChat: true}
+	if c.who.Phone != "" {
+		in = bridge.Inbound{ChatID: c.who.Phone, SenderID: c.who.Phone, SenderPhone: c.who.Phone}
+	}
+	if c.who.Chat != "" {
+		in.ChatID = c.who.Chat
+		in.SelfChat = in.SelfChat && c.who.Chat == in.SenderID
+		in.IsGroup = strings.HasSuffix(c.who.Chat, "@g.us")
+		in.MentionsMe = in.IsGroup // a line typed into a group is addressed to the bot
+	}
+	in.Text, in.Time = text, at
+	in.MessageID = fmt.Sprintf("console-%d", at.UnixNano())
+	return in
+}
+
+// readJSON takes one message per line, as bridge.Inbound's JSON ({"chat",
+// "sender", "phone", "id", "text", "group", "mention", ...}), and answers
+// each with an Ack once the message is safely recorded, or with an error
+// saying why it was not (a line that is not a message, or the disk is
+// full: send it again later).
+func (c *Console) readJSON(ctx context.Context, scanner *bufio.Scanner, h Handler) error {
+	for n := 1; scanner.Scan(); n++ {
+		if strings.TrimSpace(scanner.Text()) == "" {
+			continue
+		}
+		var in bridge.Inbound
+		if err := json.Unmarshal(scanner.Bytes(), &in); err != nil {
+			if err := c.Ack("", fmt.Errorf("line %d is not a message: %v", n, err)); err != nil {
+				return err
+			}
+			continue
+		}
+		if in.ChatID == "" || in.SenderID == "" || in.MessageID == "" {
+			if err := c.Ack(in.MessageID, fmt.Errorf("line %d: a message needs \"chat\", \"sender\" and \"id\"", n)); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := c.Ack(in.MessageID, h.Handle(ctx, in)); err != nil {
+			return err
+		}
+	}
+	if err := scanner.Err(); err != nil {
+		return fmt.Errorf("read stdin: %w", err)
+	}
+	return nil
+}
