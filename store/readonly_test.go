@@ -10,6 +10,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"waclaw/config/clock"
 )
 
 // closedStore creates a waclaw database at path, lets fill write to it,
@@ -254,14 +256,14 @@ func TestLastReceived(t *testing.T) {
 		t.Errorf("LastReceived of an empty inbox = %v, %v, %v; want false, nil", at, ok, err)
 	}
 
-	clock := &fakeClock{t: t0}
+	clk := clock.NewManual(t0)
 	closedStore(t, path, func(s *Store) {
-		s.SetClock(clock.Now)
+		s.SetClock(clk.Now)
 		for _, id := range []string{"m1", "m2"} {
 			if _, _, err := s.InboxAdd(ctx, InboxItem{ChatID: "c", SenderID: "s", MsgID: id, ReceivedAt: t0.Add(-time.Hour)}); err != nil {
 				t.Fatal(err)
 			}
-			clock.Advance(time.Minute)
+			clk.Advance(time.Minute)
 		}
 	})
 	want := t0.Add(time.Minute) // when m2 was recorded, not when it was sent

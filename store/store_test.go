@@ -9,9 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"waclaw/config/clock"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -19,36 +20,18 @@ import (
 // t0 is whole milliseconds, as stored.
 var t0 = time.UnixMilli(1_750_000_000_000)
 
-// fakeClock is an injected clock that only moves when told to.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // openTest opens a fresh store in a temporary directory with a fake clock
 // at t0 and closes it when the test ends.
-func openTest(t testing.TB) (*Store, *fakeClock) {
+func openTest(t testing.TB) (*Store, *clock.Manual) {
 	t.Helper()
 	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "waclaw.db"))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
-	clock := &fakeClock{t: t0}
-	s.SetClock(clock.Now)
-	return s, clock
+	clk := clock.NewManual(t0)
+	s.SetClock(clk.Now)
+	return s, clk
 }
 
 func newestVersion(t testing.TB) int {

@@ -206,30 +206,26 @@ const (
 // pending or unknown), and changes its admin flag as asked. It returns the
 // entry as stored.
 func (p *Policy) Allow(ctx context.Context, typed string, admin AdminChange) (store.AccessEntry, error) {
-	number, err := Number(typed)
-	if err != nil {
-		return store.AccessEntry{}, err
-	}
-	entry, _, err := p.store.Access(ctx, number)
-	if err != nil {
-		return store.AccessEntry{}, err
-	}
-	entry.Number, entry.State, entry.PairingCode, entry.CodeExpiresAt = number, store.AccessAllowed, "", time.Time{}
-	switch admin {
-	case MakeAdmin:
-		entry.Admin = true
-	case RemoveAdmin:
-		entry.Admin = false
-	}
-	if err := p.store.SetAccess(ctx, entry); err != nil {
-		return store.AccessEntry{}, err
-	}
-	return entry, nil
+	return p.set(ctx, typed, func(e *store.AccessEntry) {
+		e.State = store.AccessAllowed
+		switch admin {
+		case MakeAdmin:
+			e.Admin = true
+		case RemoveAdmin:
+			e.Admin = false
+		}
+	})
 }
 
 // Deny blocks a number: its messages are ignored and it is no longer an
 // admin. It returns the entry as stored.
 func (p *Policy) Deny(ctx context.Context, typed string) (store.AccessEntry, error) {
+	return p.set(ctx, typed, func(e *store.AccessEntry) { e.State, e.Admin = store.AccessBlocked, false })
+}
+
+// set changes the entry of the number typed, dropping any pairing code it
+// held, and stores it.
+func (p *Policy) set(ctx context.Context, typed string, change func(e *store.AccessEntry)) (store.AccessEntry, error) {
 	number, err := Number(typed)
 	if err != nil {
 		return store.AccessEntry{}, err
@@ -238,7 +234,8 @@ func (p *Policy) Deny(ctx context.Context, typed string) (store.AccessEntry, err
 	if err != nil {
 		return store.AccessEntry{}, err
 	}
-	entry.Number, entry.State, entry.Admin, entry.PairingCode, entry.CodeExpiresAt = number, store.AccessBlocked, false, "", time.Time{}
+	entry.Number, entry.PairingCode, entry.CodeExpiresAt = number, "", time.Time{}
+	change(&entry)
 	if err := p.store.SetAccess(ctx, entry); err != nil {
 		return store.AccessEntry{}, err
 	}

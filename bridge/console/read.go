@@ -20,6 +20,11 @@ type Handler interface {
 	Idle(ctx context.Context) error
 }
 
+var (
+	_ bridge.Channel = (*Console)(nil)
+	_ Handler        = (*bridge.Bridge)(nil)
+)
+
 // Read takes messages from r until it ends, and hands each to h. A person
 // gets the answer to each line before the next is read, so that replies
 // come in the order the lines were typed (answers to messages left from
