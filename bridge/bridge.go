@@ -3,8 +3,8 @@
 // against the access policy and rate limits, and then either handled as an
 // admin command or answered by the agent with the chat's history, in order
 // within a chat and in parallel across chats. Everything the bot says is
-// written in Markdown; the channel renders it in its own way (WhatsApp
-// markup, plain text in a terminal) and splits it into messages.
+// written in Markdown, and each channel renders it its own way (WhatsApp
+// markup split at WhatsApp's limit; the Markdown as written in a terminal).
 package bridge
 
 import (
@@ -37,7 +37,7 @@ type Inbound struct {
 	Media       string    `json:"media,omitempty"`     // what it carries that is not text ("image", "voice note", ...); "" for none
 	IsGroup     bool      `json:"group,omitempty"`     // sent in a group
 	MentionsMe  bool      `json:"mention,omitempty"`   // the bot is @mentioned
-	RepliesToMe bool      `json:"replyToMe,omitempty"` // quotes one of the bot's messages
+	RepliesToMe bool      `json:"replyToMe,omitempty"` // quotes the bot (the bridge also knows the ids it sent)
 	FromSelf    bool      `json:"self,omitempty"`      // sent from the linked account
 	SelfChat    bool      `json:"selfChat,omitempty"`  // in the linked account's own "message yourself" chat
 	MessageID   string    `json:"id"`
