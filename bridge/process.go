@@ -70,16 +70,11 @@ func (b *Bridge) run(ctx context.Context, j *job) error {
 		}
 	}
 	if len(parts) == 0 {
-		r := j.decided
-		if r == nil {
-			composed, err := b.compose(ctx, j)
-			if err != nil {
-				return err
-			}
-			r = &composed
+		r, err := b.compose(ctx, j)
+		if err != nil {
+			return err
 		}
-		var err error
-		if parts, err = b.record(ctx, *j, *r); err != nil {
+		if parts, err = b.record(ctx, *j, r); err != nil {
 			return err
 		}
 		if len(parts) == 0 {
@@ -95,8 +90,12 @@ func (b *Bridge) run(ctx context.Context, j *job) error {
 }
 
 // compose works out a job's reply: a pairing code, the media notice, a
-// command's answer or the model's.
+// command's answer or the model's, unless it was settled when the job was
+// queued.
 func (b *Bridge) compose(ctx context.Context, j *job) (reply, error) {
+	if j.decided != nil {
+		return *j.decided, nil
+	}
 	in := j.in
 	if age := b.now().Sub(in.Time); b.cfg.WhatsApp.StaleAfter > 0 && age > b.cfg.WhatsApp.StaleAfter {
 		// Answering hours late would confuse more than it helps.
@@ -167,7 +166,7 @@ func (b *Bridge) answer(ctx context.Context, j *job) (reply, error) {
 		text = "(Replying to: \"" + truncate(in.QuotedText, 500) + "\")\n" + text
 	}
 	if strings.TrimSpace(text) == "" {
-		return reply{state: store.InboxDone}, nil // a message with nothing to answer (a sticker, a reaction)
+		return reply{state: store.InboxDone}, nil // a message with nothing to answer
 	}
 	var turn *compaction.Turn
 	var err error
