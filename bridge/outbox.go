@@ -37,7 +37,7 @@ func say(in Inbound, text, quote string, state store.InboxState, reason string) 
 // record has the channel format a reply into the messages to send and
 // writes them, each with the id it will be sent under, to the outbox
 // before anything is sent. None for a reply with nothing to show.
-func (b *Bridge) record(ctx context.Context, j job, r reply) ([]store.OutboxPart, error) {
+func (b *Bridge) record(ctx context.Context, inboxID int64, r reply) ([]store.OutboxPart, error) {
 	var parts []store.OutboxPart
 	for _, m := range r.msgs {
 		for i, text := range b.ch.Format(m.text) {
@@ -51,7 +51,7 @@ func (b *Bridge) record(ctx context.Context, j job, r reply) ([]store.OutboxPart
 	if len(parts) == 0 {
 		return nil, nil
 	}
-	return b.store.OutboxAdd(context.WithoutCancel(ctx), j.inboxID, parts)
+	return b.store.OutboxAdd(context.WithoutCancel(ctx), inboxID, parts)
 }
 
 // deliver sends the parts not yet sent, in order, through the outbound

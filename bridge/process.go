@@ -74,7 +74,7 @@ func (b *Bridge) run(ctx context.Context, j *job) error {
 		if err != nil {
 			return err
 		}
-		if parts, err = b.record(ctx, *j, r); err != nil {
+		if parts, err = b.record(ctx, j.inboxID, r); err != nil {
 			return err
 		}
 		if len(parts) == 0 {

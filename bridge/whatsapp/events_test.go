@@ -339,15 +339,15 @@ func TestMessageAckedOnlyAfterHandle(t *testing.T) {
 	if !f.deliver(evt) {
 		t.Fatal("redelivered message not acknowledged")
 	}
-	if !slices.Equal(f.acked, []string{"M1"}) || !slices.Equal(h.got, []string{"M1"}) {
-		t.Errorf("acked %v, handled %v; want M1 once each", f.acked, h.got)
+	if !slices.Equal(f.acked, []string{"M1"}) || !slices.Equal(h.ids(), []string{"M1"}) {
+		t.Errorf("acked %v, handled %v; want M1 once each", f.acked, h.ids())
 	}
 	// Ignored messages are acknowledged without the handler.
 	if !f.deliver(msgEvent(types.StatusBroadcastJID, alicePN, text("story"), func(i *types.MessageInfo) { i.ID = "S1" })) {
 		t.Error("status broadcast not acknowledged")
 	}
-	if len(h.got) != 1 {
-		t.Errorf("handler got %v; want only M1", h.got)
+	if len(h.ids()) != 1 {
+		t.Errorf("handler got %v; want only M1", h.ids())
 	}
 }
 

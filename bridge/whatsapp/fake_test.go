@@ -229,8 +229,7 @@ func (l fakeLIDs) GetPNForLID(ctx context.Context, lid types.JID) (types.JID, er
 // fakeHandler is the bridge: it records what it was handed, or fails.
 type fakeHandler struct {
 	mu  sync.Mutex
-	got []string         // message ids
-	ins []bridge.Inbound // the messages
+	ins []bridge.Inbound // the messages handled
 	err error
 }
 
@@ -240,9 +239,19 @@ func (h *fakeHandler) Handle(ctx context.Context, in bridge.Inbound) error {
 	if h.err != nil {
 		return h.err
 	}
-	h.got = append(h.got, in.MessageID)
 	h.ins = append(h.ins, in)
 	return nil
+}
+
+// ids are the ids of the messages handled, in order.
+func (h *fakeHandler) ids() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var ids []string
+	for _, in := range h.ins {
+		ids = append(ids, in.MessageID)
+	}
+	return ids
 }
 
 // sleeps records the waits asked for and returns at once.
