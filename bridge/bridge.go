@@ -27,14 +27,17 @@ import (
 // Inbound is one message from a channel, already translated from the
 // platform's event.
 type Inbound struct {
-	ChatID      string    `json:"chat"`            // the conversation: a DM peer or a group
-	SenderID    string    `json:"sender"`          // the platform's id of the sender
-	SenderPhone string    `json:"phone,omitempty"` // E.164, "" when unknown
-	PushName    string    `json:"name,omitempty"`
-	Text        string    `json:"text"`
-	QuotedText  string    `json:"quoted,omitempty"`    // the message this one replies to
-	QuotedID    string    `json:"quotedId,omitempty"`  // the id of the message this one replies to
-	Media       string    `json:"media,omitempty"`     // what it carries that is not text ("image", "voice note", ...); "" for none
+	ChatID      string `json:"chat"`            // the conversation: a DM peer or a group
+	SenderID    string `json:"sender"`          // the platform's id of the sender
+	SenderPhone string `json:"phone,omitempty"` // E.164, "" when unknown
+	PushName    string `json:"name,omitempty"`
+	Text        string `json:"text"`
+	QuotedText  string `json:"quoted,omitempty"`   // the message this one replies to
+	QuotedID    string `json:"quotedId,omitempty"` // the id of the message this one replies to
+	Media       string `json:"media,omitempty"`    // what it carries that is not text ("image", "voice note", "location", "call", ...); "" for none
+	// Revokes is the id of an earlier message in this chat that its sender
+	// deleted for everyone; such an Inbound carries nothing else to answer.
+	Revokes     string    `json:"revokes,omitempty"`
 	IsGroup     bool      `json:"group,omitempty"`     // sent in a group
 	MentionsMe  bool      `json:"mention,omitempty"`   // the bot is @mentioned
 	RepliesToMe bool      `json:"replyToMe,omitempty"` // quotes the bot (the bridge also knows the ids it sent)

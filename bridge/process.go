@@ -202,16 +202,16 @@ func (b *Bridge) answer(ctx context.Context, j *job) (reply, error) {
 		quote = in.MessageID // in a group, say whom the answer is for
 	}
 	if turn.Resumed {
-		b.log.Info("turn answered before the restart; sending the stored reply", "chat", chatHash(in.ChatID))
+		b.log.Info("turn answered before the restart; sending the stored reply", "chat", HashID(in.ChatID))
 		return say(in, turn.Reply, quote, store.InboxDone, ""), nil
 	}
 	b.noteFailure(in.ChatID, turn)
 	out := turn.Outcome
 	// One line per turn; never the text, and the chat only as a hash.
-	b.log.Info("turn", "chat", chatHash(in.ChatID), "model", out.Model.Ref(), "fallback", out.Reasons(),
+	b.log.Info("turn", "chat", HashID(in.ChatID), "model", out.Model.Ref(), "fallback", out.Reasons(),
 		"tokens_in", out.Usage.InputTokens, "tokens_out", out.Usage.OutputTokens, "cost", out.Cost,
 		"latency", out.Latency, "context_tokens", turn.ContextTokens, "compacted", turn.Compacted != nil)
-	b.log.Debug("turn text", "chat", chatHash(in.ChatID), "in", in.Text, "out", turn.Reply)
+	b.log.Debug("turn text", "chat", HashID(in.ChatID), "in", in.Text, "out", turn.Reply)
 	text = turn.Reply
 	if out.FellBack() && !in.IsGroup && b.cfg.Agent.FallbackNotice {
 		text = closeFence(text) + "\n\n_(answered by " + out.Model.Label() + ": " + out.Failures[0].Reason() + ")_"
@@ -286,8 +286,14 @@ func truncate(s string, n int) string {
 	return string(r[:n]) + "..."
 }
 
-// chatHash names a chat in logs without its number or group id.
-func chatHash(chatID string) string {
-	sum := sha256.Sum256([]byte(chatID))
+// HashID names a chat, a sender or a phone number in logs without giving
+// it away: the same id always gives the same short hash, so one person's
+// messages can be followed through the log. Nothing above debug level logs
+// a number or a JID in the clear.
+func HashID(id string) string {
+	if id == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(id))
 	return hex.EncodeToString(sum[:6])
 }
