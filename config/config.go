@@ -129,7 +129,13 @@ type Cost struct {
 
 // WhatsApp holds channels.whatsapp.
 type WhatsApp struct {
-	DMPolicy         string   // pairing | allowlist | open | disabled
+	// DMPolicy is pairing | allowlist | open | disabled. Unset in the file
+	// it follows SelfChatMode: allowlist on a personal number (strangers
+	// see no sign of the bot), pairing on a dedicated bot number.
+	DMPolicy string
+	// DMPolicySet reports that the file set dmPolicy (else it is the
+	// default for the mode, and config check says so).
+	DMPolicySet      bool
 	AllowFrom        []string // E.164 numbers, or "*"
 	Admins           []string // E.164 numbers
 	GroupPolicy      string   // allowlist | open | disabled
@@ -140,6 +146,17 @@ type WhatsApp struct {
 	SelfChatMode     bool
 	RateLimit        RateLimit
 	StaleAfter       time.Duration // pending messages older than this are skipped
+	// MaxMessageChars caps an incoming message (with its quoted text and
+	// caption): a longer one is never sent to a model; the sender is told.
+	MaxMessageChars int
+	// InboxRetention is how long finished inbox rows (and their outbox
+	// copies) are kept before they are pruned.
+	InboxRetention time.Duration
+	// RejectCalls rejects incoming WhatsApp calls (default on a bot number,
+	// off on a personal one, where the owner takes their own calls), and
+	// CallReply is the text sent to a caller the bot answers ("" for none).
+	RejectCalls bool
+	CallReply   string
 }
 
 // Group is the setting for one group id (or "*").
