@@ -174,3 +174,55 @@ func (s *Store) InboxGet(ctx context.Context, id int64) (InboxItem, bool, error)
 	}
 	return it, true, nil
 }
+
+const inboxPruneQuery = `DELETE FROM inbox WHERE state != 'pending' AND updated_at < ?
+	AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.inbox_id = inbox.id)`
+
+// InboxPrune deletes the items finished before before, and reports how
+// many. Pending items are never pruned. A pruned message that WhatsApp
+// delivers again is no longer recognised as a redelivery, so keep items
+// for longer than redeliveries take (days, not minutes).
+func (s *Store) InboxPrune(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, inboxPruneQuery, millis(before))
+	if err != nil {
+		return 0, fmt.Errorf("prune inbox: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("prune inbox: %w", err)
+	}
+	return n, nil
+}
+
+const inboxRevokeQuery = `UPDATE inbox SET state = 'skipped', reason = ?, updated_at = ?
+	WHERE chat_id = ? AND sender_id = ? AND msg_id = ? AND state = 'pending'
+	AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.inbox_id = inbox.id)`
+
+// InboxRevoke skips a message its sender deleted, if it is still waiting
+// to be answered and no reply to it is recorded yet. It reports whether it
+// skipped one.
+func (s *Store) InboxRevoke(ctx context.Context, chatID, senderID, msgID, reason string) (bool, error) {
+	res, err := s.db.ExecContext(ctx, inboxRevokeQuery, reason, millis(s.now()), chatID, senderID, msgID)
+	if err != nil {
+		return false, fmt.Errorf("skip a deleted message: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("skip a deleted message: %w", err)
+	}
+	return n > 0, nil
+}
+
+const inboxStateQuery = `SELECT state FROM inbox WHERE id = ?`
+
+// InboxStateOf returns the state of an item; false if there is none.
+func (s *Store) InboxStateOf(ctx context.Context, id int64) (InboxState, bool, error) {
+	var st InboxState
+	err := s.db.QueryRowContext(ctx, inboxStateQuery, id).Scan(&st)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	} else if err != nil {
+		return "", false, fmt.Errorf("read inbox item %d: %w", id, err)
+	}
+	return st, true, nil
+}

@@ -152,3 +152,87 @@ func TestInboxConcurrentAdd(t *testing.T) {
 		t.Errorf("InboxPending = %d items, %v; want 1", len(items), err)
 	}
 }
+
+// Finished messages are pruned after the retention period, so strangers
+// cannot grow the database for ever; a message still waiting, or one whose
+// reply is recorded but not yet out, is kept whatever its age.
+func TestInboxPrune(t *testing.T) {
+	ctx := context.Background()
+	s, clock := openTest(t)
+	add := func(msg string) int64 {
+		id, _, err := s.InboxAdd(ctx, InboxItem{ChatID: "chat", SenderID: "alice", MsgID: msg, Payload: []byte(`{}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	old := add("old")
+	if err := s.InboxFinish(ctx, old, InboxSkipped, "stranger"); err != nil {
+		t.Fatal(err)
+	}
+	waiting := add("waiting")
+	sending := add("sending")
+	if _, err := s.OutboxAdd(ctx, sending, []OutboxPart{{ChatID: "chat", MsgID: "R1", Text: "hi"}}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(72 * time.Hour)
+	recent := add("recent")
+	if err := s.InboxFinish(ctx, recent, InboxDone, ""); err != nil {
+		t.Fatal(err)
+	}
+
+	n, err := s.InboxPrune(ctx, clock.Now().Add(-time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("InboxPrune = %d, %v; want 1 row pruned", n, err)
+	}
+	for id, want := range map[int64]bool{old: false, waiting: true, sending: true, recent: true} {
+		if _, ok, err := s.InboxGet(ctx, id); err != nil || ok != want {
+			t.Errorf("row %d kept = %v, %v; want %v", id, ok, err, want)
+		}
+	}
+	// Pruned, a redelivery of it is new again: that is why retention is
+	// days long.
+	if _, added, err := s.InboxAdd(ctx, InboxItem{ChatID: "chat", SenderID: "alice", MsgID: "old", Payload: []byte(`{}`)}); err != nil || !added {
+		t.Errorf("InboxAdd after prune = %v, %v; want added", added, err)
+	}
+}
+
+// A message deleted by its sender while it waits is skipped; once its
+// reply is recorded, or it is finished, deleting it changes nothing here.
+func TestInboxRevoke(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	add := func(msg string) int64 {
+		id, _, err := s.InboxAdd(ctx, InboxItem{ChatID: "chat", SenderID: "alice", MsgID: msg, Payload: []byte(`{}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	waiting, answered, done := add("M1"), add("M2"), add("M3")
+	if _, err := s.OutboxAdd(ctx, answered, []OutboxPart{{ChatID: "chat", MsgID: "R2", Text: "hi"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InboxFinish(ctx, done, InboxDone, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		sender, msg string
+		id          int64
+		want        bool
+		state       InboxState
+	}{
+		{"bob", "M1", waiting, false, InboxPending}, // another sender cannot delete it
+		{"alice", "M1", waiting, true, InboxSkipped},
+		{"alice", "M2", answered, false, InboxPending},
+		{"alice", "M3", done, false, InboxDone},
+	} {
+		got, err := s.InboxRevoke(ctx, "chat", tt.sender, tt.msg, "deleted by the sender")
+		if err != nil || got != tt.want {
+			t.Errorf("InboxRevoke(%s, %s) = %v, %v; want %v", tt.sender, tt.msg, got, err, tt.want)
+		}
+		if st, _, _ := s.InboxStateOf(ctx, tt.id); st != tt.state {
+			t.Errorf("after InboxRevoke(%s, %s) the row is %s; want %s", tt.sender, tt.msg, st, tt.state)
+		}
+	}
+}

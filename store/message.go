@@ -225,3 +225,23 @@ func (s *Store) Compact(ctx context.Context, sessionID int64, sum Summary) error
 	}
 	return nil
 }
+
+const revokeMessageQuery = `UPDATE messages SET text = ?, tokens = ?
+	WHERE role = 'user' AND platform_msg_id = ? AND platform_msg_id != ''
+	AND session_id IN (SELECT id FROM sessions WHERE chat_id = ?)`
+
+// RevokeMessage replaces the text of a user's message in a chat's history
+// (in any of its sessions) with placeholder, so that a message its sender
+// deleted never reaches a model again. It reports whether one was found.
+// Notes written before the deletion may still mention it.
+func (s *Store) RevokeMessage(ctx context.Context, chatID, msgID, placeholder string, tokens int) (bool, error) {
+	res, err := s.db.ExecContext(ctx, revokeMessageQuery, placeholder, tokens, msgID, chatID)
+	if err != nil {
+		return false, fmt.Errorf("forget a deleted message: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("forget a deleted message: %w", err)
+	}
+	return n > 0, nil
+}

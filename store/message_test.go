@@ -303,3 +303,38 @@ func TestCompactIsAtomic(t *testing.T) {
 		})
 	}
 }
+
+// A deleted message's text is replaced in every session of its chat, and
+// only there.
+func TestRevokeMessage(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	mine, err := s.ActiveSession(ctx, "chat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := s.ActiveSession(ctx, "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sess := range []Session{mine, other} {
+		if _, _, err := s.AppendTurn(ctx, sess.ID, Message{Role: RoleUser, Text: "my PIN is 1234", PlatformMsgID: "M1"}, Message{Role: RoleAssistant, Text: "noted"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, err := s.RevokeMessage(ctx, "chat", "M1", "(deleted)", 1); err != nil || !ok {
+		t.Fatalf("RevokeMessage = %v, %v; want true", ok, err)
+	}
+	if ok, err := s.RevokeMessage(ctx, "chat", "unknown", "(deleted)", 1); err != nil || ok {
+		t.Errorf("RevokeMessage of an unknown id = %v, %v; want false", ok, err)
+	}
+	for sess, want := range map[int64]string{mine.ID: "(deleted) noted", other.ID: "my PIN is 1234 noted"} {
+		ms, err := s.RecentMessages(ctx, sess, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := texts(ms); got != want {
+			t.Errorf("session %d = %q; want %q", sess, got, want)
+		}
+	}
+}
