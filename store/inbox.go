@@ -195,14 +195,14 @@ func (s *Store) InboxPrune(ctx context.Context, before time.Time) (int64, error)
 }
 
 const inboxRevokeQuery = `UPDATE inbox SET state = 'skipped', reason = ?, updated_at = ?
-	WHERE chat_id = ? AND sender_id = ? AND msg_id = ? AND state = 'pending'
+	WHERE chat_id = ? AND msg_id = ? AND state = 'pending'
 	AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.inbox_id = inbox.id)`
 
-// InboxRevoke skips a message its sender deleted, if it is still waiting
-// to be answered and no reply to it is recorded yet. It reports whether it
-// skipped one.
-func (s *Store) InboxRevoke(ctx context.Context, chatID, senderID, msgID, reason string) (bool, error) {
-	res, err := s.db.ExecContext(ctx, inboxRevokeQuery, reason, millis(s.now()), chatID, senderID, msgID)
+// InboxRevoke skips a message deleted for everyone in a chat (by its
+// sender, or a group admin), if it is still waiting to be answered and no
+// reply to it is recorded yet. It reports whether it skipped one.
+func (s *Store) InboxRevoke(ctx context.Context, chatID, msgID, reason string) (bool, error) {
+	res, err := s.db.ExecContext(ctx, inboxRevokeQuery, reason, millis(s.now()), chatID, msgID)
 	if err != nil {
 		return false, fmt.Errorf("skip a deleted message: %w", err)
 	}

@@ -197,8 +197,8 @@ func TestInboxPrune(t *testing.T) {
 	}
 }
 
-// A message deleted by its sender while it waits is skipped; once its
-// reply is recorded, or it is finished, deleting it changes nothing here.
+// A message deleted while it waits is skipped; once its reply is
+// recorded, or it is finished, deleting it changes nothing here.
 func TestInboxRevoke(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTest(t)
@@ -217,22 +217,22 @@ func TestInboxRevoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {
-		sender, msg string
-		id          int64
-		want        bool
-		state       InboxState
+		chat, msg string
+		id        int64
+		want      bool
+		state     InboxState
 	}{
-		{"bob", "M1", waiting, false, InboxPending}, // another sender cannot delete it
-		{"alice", "M1", waiting, true, InboxSkipped},
-		{"alice", "M2", answered, false, InboxPending},
-		{"alice", "M3", done, false, InboxDone},
+		{"other", "M1", waiting, false, InboxPending}, // the same id in another chat is another message
+		{"chat", "M1", waiting, true, InboxSkipped},
+		{"chat", "M2", answered, false, InboxPending},
+		{"chat", "M3", done, false, InboxDone},
 	} {
-		got, err := s.InboxRevoke(ctx, "chat", tt.sender, tt.msg, "deleted by the sender")
+		got, err := s.InboxRevoke(ctx, tt.chat, tt.msg, "deleted by the sender")
 		if err != nil || got != tt.want {
-			t.Errorf("InboxRevoke(%s, %s) = %v, %v; want %v", tt.sender, tt.msg, got, err, tt.want)
+			t.Errorf("InboxRevoke(%s, %s) = %v, %v; want %v", tt.chat, tt.msg, got, err, tt.want)
 		}
 		if st, _, _ := s.InboxStateOf(ctx, tt.id); st != tt.state {
-			t.Errorf("after InboxRevoke(%s, %s) the row is %s; want %s", tt.sender, tt.msg, st, tt.state)
+			t.Errorf("after InboxRevoke(%s, %s) the row is %s; want %s", tt.chat, tt.msg, st, tt.state)
 		}
 	}
 }
