@@ -14,7 +14,9 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"waclaw/agent"
 	"waclaw/bridge/access"
@@ -37,14 +39,17 @@ type Inbound struct {
 	Media       string `json:"media,omitempty"`    // what it carries that is not text ("image", "voice note", "location", "call", ...); "" for none
 	// Revokes is the id of an earlier message in this chat that its sender
 	// deleted for everyone; such an Inbound carries nothing else to answer.
-	Revokes     string    `json:"revokes,omitempty"`
-	IsGroup     bool      `json:"group,omitempty"`     // sent in a group
-	MentionsMe  bool      `json:"mention,omitempty"`   // the bot is @mentioned
-	RepliesToMe bool      `json:"replyToMe,omitempty"` // quotes the bot (the bridge also knows the ids it sent)
-	FromSelf    bool      `json:"self,omitempty"`      // sent from the linked account
-	SelfChat    bool      `json:"selfChat,omitempty"`  // in the linked account's own "message yourself" chat
-	MessageID   string    `json:"id"`
-	Time        time.Time `json:"time"`
+	Revokes     string `json:"revokes,omitempty"`
+	IsGroup     bool   `json:"group,omitempty"`     // sent in a group
+	MentionsMe  bool   `json:"mention,omitempty"`   // the bot is @mentioned
+	RepliesToMe bool   `json:"replyToMe,omitempty"` // quotes the bot (the bridge also knows the ids it sent)
+	// Cut is set by the bridge: the length in characters of a text longer
+	// than channels.whatsapp.maxMessageChars, cut to that many.
+	Cut       int       `json:"cut,omitempty"`
+	FromSelf  bool      `json:"self,omitempty"`     // sent from the linked account
+	SelfChat  bool      `json:"selfChat,omitempty"` // in the linked account's own "message yourself" chat
+	MessageID string    `json:"id"`
+	Time      time.Time `json:"time"`
 }
 
 // Channel is what the bridge needs of a front end.
@@ -77,6 +82,10 @@ type Options struct {
 	// Link describes the channel's connection for /status ("linked as
 	// +1555..., connected, last event 2m ago"); nil for none.
 	Link func() string
+	// Owner lists the chats where the owner is told of pairing requests:
+	// the linked account's self-chat on a personal number, the admins'
+	// chats on a bot number. Nil or empty: nobody is told.
+	Owner func() []string
 }
 
 // Bridge is the core. Create it with New, call Start once, then Handle for
@@ -107,15 +116,18 @@ type Bridge struct {
 	// read.
 	mediaNoticed map[string]time.Time
 	idle         chan struct{} // closed when the last worker goes away
+	lastPrune    time.Time     // when finished inbox rows were last pruned
+	stats        stats
 	drain        time.Duration
 	link         func() string
+	owner        func() []string
 }
 
 // New builds a bridge.
 func New(cfg *config.Config, st *store.Store, history *compaction.History, ag *agent.Agent, ch Channel, opts Options) *Bridge {
 	b := &Bridge{
 		cfg: cfg, store: st, history: history, agent: ag, ch: ch,
-		log: opts.Logger, now: opts.Now, sleep: opts.Sleep, drain: opts.DrainTimeout, link: opts.Link,
+		log: opts.Logger, now: opts.Now, sleep: opts.Sleep, drain: opts.DrainTimeout, link: opts.Link, owner: opts.Owner,
 		sent: newRecentIDs(4096), workers: map[string][]job{}, lastFail: map[string]string{}, mediaNoticed: map[string]time.Time{},
 	}
 	if b.log == nil {
@@ -148,9 +160,6 @@ type job struct {
 	role    access.Role
 	resumed bool // left pending by an earlier run: part of its reply may be out
 	started bool // its attempt is counted in the inbox
-	// decided is a reply settled before the job ran (a rate-limit or
-	// give-up notice): it goes out as it is, with no model asked.
-	decided *reply
 	// unsaved is an answer the model gave that could not be stored (the
 	// disk was full); it is stored on the next try instead of asking again.
 	unsaved *compaction.Turn
@@ -162,8 +171,10 @@ type job struct {
 const maxAttempts = 3
 
 // Start processes the messages a previous run recorded but did not finish,
-// in the order they arrived.
+// in the order they arrived, after pruning finished ones older than the
+// inbox retention.
 func (b *Bridge) Start(ctx context.Context) error {
+	b.prune(ctx)
 	pending, err := b.store.InboxPending(ctx)
 	if err != nil {
 		return fmt.Errorf("read pending messages: %w", err)
@@ -183,24 +194,34 @@ func (b *Bridge) Start(ctx context.Context) error {
 			b.finish(ctx, it.ID, store.InboxSkipped, "sender no longer allowed")
 			continue
 		}
-		j := job{inboxID: it.ID, in: in, role: r, resumed: true}
 		if it.Attempts >= maxAttempts {
 			// The sender is told instead; a reply already recorded for the
 			// message still goes out in its place.
 			b.log.Warn("giving up on a message: waclaw stopped every time while answering it", "inbox", it.ID, "attempts", it.Attempts)
-			giveUp := say(in, gaveUpNotice, "", store.InboxFailed, fmt.Sprintf("gave up after %d attempts: waclaw stopped each time while answering it", it.Attempts))
-			j.decided = &giveUp
+			parts, err := b.store.Outbox(ctx, it.ID)
+			if err != nil {
+				return fmt.Errorf("read a recorded reply: %w", err)
+			}
+			if len(parts) == 0 {
+				giveUp := say(in, gaveUpNotice, "", store.InboxFailed, fmt.Sprintf("gave up after %d attempts: waclaw stopped each time while answering it", it.Attempts))
+				if _, err := b.record(ctx, it.ID, giveUp); err != nil {
+					return fmt.Errorf("record a notice: %w", err)
+				}
+			}
 		} else {
 			b.log.Info("resuming a message from before the restart", "inbox", it.ID, "attempts", it.Attempts)
 		}
-		b.enqueue(j)
+		b.enqueue(job{inboxID: it.ID, in: in, role: r, resumed: true})
 	}
 	return nil
 }
 
 // Handle takes one inbound message. When it returns nil the message is
 // either safely in the inbox (and will be answered, even after a crash) or
-// deliberately ignored; it never waits for a model.
+// deliberately ignored; it never waits for a model. Nothing is stored for
+// a message the bot does not answer: from a stranger, over the rate limit,
+// or chatter in a group. A stranger who may ask for pairing leaves a row
+// (without the text) only when told something.
 func (b *Bridge) Handle(ctx context.Context, in Inbound) error {
 	if b.sent.has(in.MessageID) {
 		return nil // our own reply, echoed back
@@ -210,39 +231,135 @@ func (b *Bridge) Handle(ctx context.Context, in Inbound) error {
 		return err
 	}
 	if ignored(in, r) {
+		if r == access.Ignore && !in.IsGroup && !in.FromSelf {
+			b.stats.strangers.Add(1)
+		}
 		return nil
 	}
 	if in.Time.IsZero() {
 		in.Time = b.now()
 	}
-	payload, err := json.Marshal(in)
-	if err != nil {
-		return fmt.Errorf("encode message: %w", err)
+	if in.Revokes != "" {
+		return b.revoke(ctx, in)
 	}
-	id, added, err := b.store.InboxAdd(ctx, store.InboxItem{
-		ChatID: in.ChatID, SenderID: in.SenderID, MsgID: in.MessageID, Payload: payload, ReceivedAt: in.Time,
-	})
-	if store.IsDiskFull(err) {
-		return fmt.Errorf("record message: the disk holding %s is full: free some space there (this message was not taken; nothing stored before is lost): %w", b.store.Path(), err)
-	} else if err != nil {
-		return fmt.Errorf("record message: %w", err)
+	if r == access.Pairing {
+		// Stores nothing unless a code is minted or someone must be told,
+		// which the policy caps per requester and overall.
+		return b.pairRequest(ctx, in, r)
 	}
-	if !added {
-		return nil // a redelivery or duplicate
-	}
-	if r != access.Admin && r != access.Pairing {
+	if r != access.Admin {
 		if ok, notify := b.limits.allowSender(senderKey(in)); !ok {
-			if !notify {
-				b.finish(ctx, id, store.InboxSkipped, "rate limited")
+			b.stats.limited.Add(1)
+			if !notify || !r.Answered() {
 				return nil
 			}
-			notice := say(in, rateLimitNotice, "", store.InboxSkipped, "rate limited")
-			b.enqueue(job{inboxID: id, in: in, role: r, decided: &notice})
-			return nil
+			return b.settle(ctx, in, r, say(in, rateLimitNotice, "", store.InboxSkipped, "rate limited"))
 		}
+	}
+	in = capText(in, b.cfg.WhatsApp.MaxMessageChars)
+	id, added, err := b.add(ctx, in)
+	if err != nil || !added {
+		return err // a redelivery or duplicate is not an error
 	}
 	b.enqueue(job{inboxID: id, in: in, role: r})
 	return nil
+}
+
+// add records a message in the inbox; added is false for one it holds
+// already (a redelivery).
+func (b *Bridge) add(ctx context.Context, in Inbound) (id int64, added bool, err error) {
+	b.pruneEvery(ctx)
+	payload, err := json.Marshal(in)
+	if err != nil {
+		return 0, false, fmt.Errorf("encode message: %w", err)
+	}
+	id, added, err = b.store.InboxAdd(ctx, store.InboxItem{
+		ChatID: in.ChatID, SenderID: in.SenderID, MsgID: in.MessageID, Payload: payload, ReceivedAt: in.Time,
+	})
+	if store.IsDiskFull(err) {
+		return 0, false, fmt.Errorf("record message: the disk holding %s is full: free some space there (this message was not taken; nothing stored before is lost): %w", b.store.Path(), err)
+	} else if err != nil {
+		return 0, false, fmt.Errorf("record message: %w", err)
+	}
+	return id, added, nil
+}
+
+// settle records a message whose reply is already known (a notice, a
+// pairing code) without its text, records the reply, and queues it to be
+// sent: it survives a crash like any answer, and no model is asked.
+func (b *Bridge) settle(ctx context.Context, in Inbound, r access.Role, rep reply) error {
+	in.Text, in.QuotedText = "", ""
+	id, added, err := b.add(ctx, in)
+	if err != nil || !added {
+		return err
+	}
+	parts, err := b.record(ctx, id, rep)
+	if err != nil {
+		return fmt.Errorf("record a reply: %w", err)
+	}
+	if len(parts) == 0 {
+		b.finish(ctx, id, rep.state, rep.reason)
+		return nil
+	}
+	b.enqueue(job{inboxID: id, in: in, role: r, resumed: true})
+	return nil
+}
+
+// revoke handles a message deleted for everyone: not answered if it is
+// still waiting, and blanked in the chat's history so that it never
+// reaches a model again.
+func (b *Bridge) revoke(ctx context.Context, in Inbound) error {
+	skipped, err := b.store.InboxRevoke(ctx, in.ChatID, in.Revokes, "deleted by the sender")
+	if err != nil {
+		return err
+	}
+	forgot, err := b.store.RevokeMessage(ctx, in.ChatID, in.Revokes, revokedText, revokedReplyText, compaction.Estimate(revokedReplyText))
+	if err != nil {
+		return err
+	}
+	b.log.Info("message deleted by its sender", "chat", HashID(in.ChatID), "was_waiting", skipped, "was_in_history", forgot)
+	return nil
+}
+
+// capText cuts a message longer than max characters (0: no cap) to max,
+// noting its length in Cut: it is never sent whole to a model, and the
+// sender is told. Quoted text is cut to what a turn shows of it.
+func capText(in Inbound, max int) Inbound {
+	if n := utf8.RuneCountInString(in.Text); max > 0 && n > max {
+		in.Text, in.Cut = string([]rune(in.Text)[:max]), n
+	}
+	in.QuotedText = truncate(in.QuotedText, quoteShown)
+	return in
+}
+
+// prune deletes inbox rows finished longer ago than the retention.
+func (b *Bridge) prune(ctx context.Context) {
+	keep := b.cfg.WhatsApp.InboxRetention
+	if keep <= 0 {
+		return
+	}
+	now := b.now()
+	b.mu.Lock()
+	b.lastPrune = now
+	b.mu.Unlock()
+	n, err := b.store.InboxPrune(ctx, now.Add(-keep))
+	if err != nil {
+		b.log.Warn("prune the inbox", "err", err)
+		return
+	}
+	if n > 0 {
+		b.log.Info("pruned finished messages from the inbox", "rows", n, "older_than", keep)
+	}
+}
+
+// pruneEvery prunes at most once an hour.
+func (b *Bridge) pruneEvery(ctx context.Context) {
+	b.mu.Lock()
+	due := b.now().Sub(b.lastPrune) >= time.Hour
+	b.mu.Unlock()
+	if due {
+		b.prune(ctx)
+	}
 }
 
 // ignored reports a message the bot neither stores nor answers: one the
@@ -371,6 +488,12 @@ func (b *Bridge) finish(ctx context.Context, inboxID int64, state store.InboxSta
 	if err := b.store.InboxFinish(context.WithoutCancel(ctx), inboxID, state, reason); err != nil {
 		b.log.Error("update inbox", "inbox", inboxID, "err", err)
 	}
+}
+
+// stats count what the bot left unanswered since it started, for /status.
+type stats struct {
+	strangers atomic.Int64 // direct messages from people not allowed
+	limited   atomic.Int64 // messages over the per-sender rate limit
 }
 
 // recentIDs remembers the last n message ids the bot sent.

@@ -27,6 +27,9 @@ type command struct {
 	name  string // "/model"
 	usage []usage
 	run   func(b *Bridge, ctx context.Context, c *call) (string, error)
+	// private answers name people, codes or the linked number: sent in a
+	// group, the answer goes to the admin's own chat instead.
+	private bool
 }
 
 // usage is one form of a command, as /help shows it.
@@ -56,42 +59,54 @@ func (c *call) usage() string {
 // the one list: the dispatch, /help and "did you mean" all come from it.
 func commands() []command {
 	return []command{
-		{"/help", []usage{{"", "this list"}}, (*Bridge).helpCommand},
-		{"/status", []usage{{"", "model, fallbacks, context and cost of this chat"}}, (*Bridge).statusCommand},
+		{"/help", []usage{{"", "this list"}}, (*Bridge).helpCommand, false},
+		{"/status", []usage{{"", "model, fallbacks, context and cost of this chat"}}, (*Bridge).statusCommand, true},
 		{"/model", []usage{
 			{"", "the current model and the aliases"},
 			{"NAME", "use another model in this chat (alias or provider/model)"},
 			{"default", "back to the configured model"},
-		}, (*Bridge).modelCommand},
-		{"/models", []usage{{"", "every model, by provider"}}, (*Bridge).modelsCommand},
-		{"/new", []usage{{"", "start a fresh conversation (the old one is kept)"}}, (*Bridge).newCommand},
-		{"/compact", []usage{{"", "fold older messages into notes now"}}, (*Bridge).compactCommand},
+		}, (*Bridge).modelCommand, false},
+		{"/models", []usage{{"", "every model, by provider"}}, (*Bridge).modelsCommand, false},
+		{"/new", []usage{{"", "start a fresh conversation (the old one is kept)"}}, (*Bridge).newCommand, false},
+		{"/compact", []usage{{"", "fold older messages into notes now"}}, (*Bridge).compactCommand, false},
 		{"/privacy", []usage{
 			{"local", "this chat uses local models only"},
 			{"default", "hosted fallbacks allowed again"},
-		}, (*Bridge).privacyCommand},
-		{"/allow", []usage{{"+NUMBER", "let a number talk to me"}}, (*Bridge).allowCommand},
-		{"/deny", []usage{{"+NUMBER", "block a number"}}, (*Bridge).denyCommand},
+		}, (*Bridge).privacyCommand, false},
+		{"/allow", []usage{{"+NUMBER", "let a number talk to me"}}, (*Bridge).allowCommand, true},
+		{"/deny", []usage{{"+NUMBER", "block a number"}}, (*Bridge).denyCommand, true},
 		{"/pair", []usage{
 			{"list", "pairing requests waiting"},
 			{"approve CODE", "let the number that asked with CODE talk to me"},
-		}, (*Bridge).pairCommand},
+		}, (*Bridge).pairCommand, true},
 	}
 }
 
 // command runs an admin command. Its reply is the answer, after any
-// message the command has for another chat.
+// message the command has for another chat. In a group, an answer that
+// names people or codes goes to the admin's own chat, and the group only
+// hears where it went.
 func (b *Bridge) command(ctx context.Context, j job) reply {
 	text := strings.TrimSpace(j.in.Text)
 	typed := strings.Fields(text)[0] // isCommand: there is a first word
 	c := &call{chatID: j.in.ChatID, name: strings.ToLower(typed), args: strings.TrimSpace(strings.TrimPrefix(text, typed))}
-	answer := b.dispatch(ctx, c, typed)
-	return reply{msgs: append(c.tell, message{chatID: c.chatID, text: answer}), state: store.InboxDone, reason: "command"}
+	answer, private := b.dispatch(ctx, c, typed)
+	r := reply{msgs: c.tell, state: store.InboxDone, reason: "command"}
+	if private && j.in.IsGroup && j.in.SenderID != "" {
+		return reply{msgs: append(r.msgs, message{chatID: j.in.SenderID, text: answer},
+			message{chatID: c.chatID, text: privateAnswerNotice, quote: j.in.MessageID}), state: r.state, reason: r.reason}
+	}
+	r.msgs = append(r.msgs, message{chatID: c.chatID, text: answer})
+	return r
 }
 
-// dispatch runs the command c names and returns its answer; an unknown
-// name gets the closest known one.
-func (b *Bridge) dispatch(ctx context.Context, c *call, typed string) string {
+// privateAnswerNotice is what a group hears of a command whose answer
+// went to the admin's own chat.
+const privateAnswerNotice = "I've answered you in our private chat."
+
+// dispatch runs the command c names and returns its answer, and whether
+// the answer is private; an unknown name gets the closest known one.
+func (b *Bridge) dispatch(ctx context.Context, c *call, typed string) (answer string, private bool) {
 	var names []string
 	for _, cmd := range commands() {
 		if cmd.name != c.name {
@@ -101,16 +116,17 @@ func (b *Bridge) dispatch(ctx context.Context, c *call, typed string) string {
 		c.forms = cmd.usage
 		answer, err := cmd.run(b, ctx, c)
 		if err != nil {
-			b.log.Warn("command failed", "command", c.name, "err", err)
+			b.log.Warn("command failed", "command", c.name)
+			b.log.Debug("command failed", "command", c.name, "err", err) // it may name a number
 			answer = "That didn't work: " + err.Error()
 		}
-		return answer
+		return answer, cmd.private
 	}
 	hint := ""
 	if s := config.Closest(c.name, names); s != "" {
 		hint = fmt.Sprintf(" Did you mean %s?", s)
 	}
-	return fmt.Sprintf("Unknown command %s.%s Send /help for the list.", typed, hint)
+	return fmt.Sprintf("Unknown command %s.%s Send /help for the list.", typed, hint), false
 }
 
 func (b *Bridge) helpCommand(ctx context.Context, c *call) (string, error) {

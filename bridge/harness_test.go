@@ -122,7 +122,7 @@ func newHarness(t testing.TB, whatsapp string) *harness {
 	clk := clock.NewManual(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
 	st.SetClock(clk.Now)
 	h := &harness{cfg: cfg, store: st, srv: srv, ch: &fakeChannel{whatsAppFormat: whatsAppFormat{cfg.WhatsApp.TextChunkLimit}}, clock: clk}
-	h.b = wire(t, cfg, st, h.ch, agent.Options{Now: clk.Now}, Options{Now: clk.Now, Sleep: clk.Sleep})
+	h.b = wire(t, cfg, st, h.ch, agent.Options{Now: clk.Now}, Options{Now: clk.Now, Sleep: clk.Sleep, Owner: func() []string { return []string{"self"} }})
 	if err := h.b.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -55,7 +55,12 @@ const (
 	mediaNotice      = "I can only read text, so I can't see that. Could you tell me in words?"
 	localOnlyNotice  = "Sorry, no local model could answer right now, and this chat is set to local only, so your message was not sent to a hosted model. Please try again later."
 	approvedNotice   = "You're approved! Send me a message any time."
+	tooLongNotice    = "Sorry, your message is too long for me: it has %d characters, and I read at most %d. Please send a shorter one, or the part you need help with."
+	revokedText      = "(The user deleted this message.)"
+	revokedReplyText = "(The answer to a message the user deleted.)"
 	mediaNoticeEvery = 10 * time.Minute // a burst of pictures gets one notice
+	quoteShown       = 500              // characters of a quoted message a turn shows
+	mediaCall        = "call"           // Inbound.Media of a call
 )
 
 // run takes one inbox row to its end: it works out the reply, unless an
@@ -70,6 +75,12 @@ func (b *Bridge) run(ctx context.Context, j *job) error {
 		}
 	}
 	if len(parts) == 0 {
+		switch st, ok, err := b.store.InboxStateOf(ctx, j.inboxID); {
+		case err != nil:
+			return err
+		case ok && st != store.InboxPending:
+			return nil // deleted by its sender while it waited
+		}
 		r, err := b.compose(ctx, j)
 		if err != nil {
 			return err
@@ -90,12 +101,8 @@ func (b *Bridge) run(ctx context.Context, j *job) error {
 }
 
 // compose works out a job's reply: a pairing code, the media notice, a
-// command's answer or the model's, unless it was settled when the job was
-// queued.
+// command's answer or the model's.
 func (b *Bridge) compose(ctx context.Context, j *job) (reply, error) {
-	if j.decided != nil {
-		return *j.decided, nil
-	}
 	in := j.in
 	if age := b.now().Sub(in.Time); b.cfg.WhatsApp.StaleAfter > 0 && age > b.cfg.WhatsApp.StaleAfter {
 		// Answering hours late would confuse more than it helps.
@@ -111,15 +118,20 @@ func (b *Bridge) compose(ctx context.Context, j *job) (reply, error) {
 			j.started = true
 		}
 	}
-	if b.cfg.WhatsApp.SendReadReceipts && !in.SelfChat {
+	if b.cfg.WhatsApp.SendReadReceipts && !in.SelfChat && j.role.Answered() && in.Media != mediaCall {
+		// Blue ticks only in chats the bot answers.
 		if err := b.ch.MarkRead(ctx, in.ChatID, in.SenderID, in.MessageID); err != nil {
 			b.log.Debug("mark read", "err", err)
 		}
 	}
 	switch {
 	case j.role == access.Pairing:
-		// Never reached a model: skipped, whether or not a code went out.
-		return b.pair(ctx, in)
+		// Left pending by an earlier run: the code, if any, was recorded
+		// with it; never reached a model.
+		return reply{state: store.InboxSkipped, reason: access.ReasonWaiting}, nil
+	case in.Cut > 0:
+		return say(in, fmt.Sprintf(tooLongNotice, in.Cut, b.cfg.WhatsApp.MaxMessageChars), in.MessageID, store.InboxSkipped,
+			fmt.Sprintf("too long: %d characters", in.Cut)), nil
 	case mediaOnly(in):
 		return b.mediaReply(in), nil
 	case j.role == access.Admin && isCommand(in.Text):
@@ -151,10 +163,14 @@ func (b *Bridge) mediaReply(in Inbound) reply {
 		b.mediaNoticed[in.ChatID] = now
 	}
 	b.mu.Unlock()
-	if !due {
-		return reply{state: store.InboxSkipped, reason: "media without text (" + in.Media + "); told recently"}
+	notice := mediaNotice
+	if in.Media == mediaCall {
+		notice = b.cfg.WhatsApp.CallReply
 	}
-	return say(in, mediaNotice, "", store.InboxSkipped, "media without text ("+in.Media+")")
+	if !due || notice == "" {
+		return reply{state: store.InboxSkipped, reason: "media without text (" + in.Media + "); not told"}
+	}
+	return say(in, notice, "", store.InboxSkipped, "media without text ("+in.Media+")")
 }
 
 // answer runs an agent turn with the chat's history. When no model
@@ -163,7 +179,7 @@ func (b *Bridge) answer(ctx context.Context, j *job) (reply, error) {
 	in := j.in
 	text := in.Text
 	if in.QuotedText != "" {
-		text = "(Replying to: \"" + truncate(in.QuotedText, 500) + "\")\n" + text
+		text = "(Replying to: \"" + truncate(in.QuotedText, quoteShown) + "\")\n" + text
 	}
 	if strings.TrimSpace(text) == "" {
 		return reply{state: store.InboxDone}, nil // a message with nothing to answer
@@ -219,19 +235,49 @@ func (b *Bridge) answer(ctx context.Context, j *job) (reply, error) {
 	return say(in, text, quote, store.InboxDone, ""), nil
 }
 
-// pair answers an unknown sender once with a code an admin can approve.
-// A sender with a code still waiting, or any sender while too many are
-// waiting, gets no answer: repeated messages do not mint codes.
-func (b *Bridge) pair(ctx context.Context, in Inbound) (reply, error) {
+// pairRequest answers an unknown sender under dmPolicy "pairing" with a
+// code an admin can approve, and tells the owner who asked. A sender with
+// a code still waiting, or any sender while too many are waiting, gets no
+// code: repeated messages do not mint codes.
+func (b *Bridge) pairRequest(ctx context.Context, in Inbound, r access.Role) error {
 	code, reason, err := b.access.RequestPairing(ctx, in.SenderPhone, in.ChatID)
-	if err != nil || code == "" {
-		if reason == access.ReasonTooMany {
-			b.log.Warn("pairing request ignored: too many waiting")
-		}
-		return reply{state: store.InboxSkipped, reason: reason}, err
+	if err != nil {
+		return err
 	}
-	b.log.Info("pairing code issued", "expires", b.now().Add(access.PairingTTL).Format(time.TimeOnly))
-	return say(in, fmt.Sprintf("Hi! This is a private assistant. To talk to it, ask its owner to approve this code:\n\n**%s**\n\nThe code is valid for one hour.", code), "", store.InboxSkipped, reason), nil
+	if code == "" {
+		if reason == access.ReasonTooMany {
+			b.log.Warn("pairing request ignored: too many waiting", "sender", HashID(in.SenderPhone))
+		}
+		return nil
+	}
+	b.log.Info("pairing code issued", "sender", HashID(in.SenderPhone), "expires", b.now().Add(access.PairingTTL).Format(time.TimeOnly))
+	rep := say(in, fmt.Sprintf("Hi! This is a private assistant. To talk to it, ask its owner to approve this code:\n\n**%s**\n\nThe code is valid for one hour.", code), "", store.InboxSkipped, reason)
+	rep.msgs = append(rep.msgs, b.tellOwner(in, fmt.Sprintf("%s wants to talk to me. To let them, send:\n\n/pair approve %s\n\nThe code is valid for one hour; to refuse, do nothing (or /deny %s).", who(in), code, in.SenderPhone))...)
+	return b.settle(ctx, in, r, rep)
+}
+
+// tellOwner is a message to each of the owner's chats, but never to the
+// chat the message came from.
+func (b *Bridge) tellOwner(in Inbound, text string) []message {
+	if b.owner == nil {
+		return nil
+	}
+	var out []message
+	for _, chat := range b.owner() {
+		if chat != "" && chat != in.ChatID {
+			out = append(out, message{chatID: chat, text: text})
+		}
+	}
+	return out
+}
+
+// who names a sender for the owner: number and WhatsApp name.
+func who(in Inbound) string {
+	name := strings.TrimSpace(in.PushName)
+	if name == "" {
+		return in.SenderPhone
+	}
+	return fmt.Sprintf("%s (%q)", in.SenderPhone, truncate(name, 40))
 }
 
 // noteFailure keeps the last fallback reason of a chat for /status.

@@ -75,5 +75,8 @@ func (b *Bridge) status(ctx context.Context, chatID string) (string, error) {
 		return "", err
 	}
 	fmt.Fprintf(&sb, "\n**This conversation:** %d model calls, %d tokens in, %d out, $%.4f", use.Turns, use.TokensIn, use.TokensOut, use.Cost)
+	if n, m := b.stats.strangers.Load(), b.stats.limited.Load(); n+m > 0 {
+		fmt.Fprintf(&sb, "\n**Not answered since start:** %d messages from people not allowed, %d over the rate limit (nothing of them stored)", n, m)
+	}
 	return sb.String(), nil
 }

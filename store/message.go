@@ -226,16 +226,23 @@ func (s *Store) Compact(ctx context.Context, sessionID int64, sum Summary) error
 	return nil
 }
 
-const revokeMessageQuery = `UPDATE messages SET text = ?, tokens = ?
-	WHERE role = 'user' AND platform_msg_id = ? AND platform_msg_id != ''
-	AND session_id IN (SELECT id FROM sessions WHERE chat_id = ?)`
+const revokeMessageQuery = `
+WITH target AS (
+	SELECT u.id, u.session_id FROM messages u JOIN sessions s ON s.id = u.session_id
+	WHERE s.chat_id = ? AND u.role = 'user' AND u.platform_msg_id = ? AND u.platform_msg_id != ''
+)
+UPDATE messages SET text = CASE role WHEN 'user' THEN ? ELSE ? END, tokens = ?
+WHERE id IN (SELECT id FROM target)
+   OR (role = 'assistant' AND id IN (
+	SELECT (SELECT min(m.id) FROM messages m WHERE m.session_id = t.session_id AND m.id > t.id) FROM target t))`
 
 // RevokeMessage replaces the text of a user's message in a chat's history
-// (in any of its sessions) with placeholder, so that a message its sender
-// deleted never reaches a model again. It reports whether one was found.
-// Notes written before the deletion may still mention it.
-func (s *Store) RevokeMessage(ctx context.Context, chatID, msgID, placeholder string, tokens int) (bool, error) {
-	res, err := s.db.ExecContext(ctx, revokeMessageQuery, placeholder, tokens, msgID, chatID)
+// (in any of its sessions) with userText, and the reply that answered it
+// with replyText, so that a message its sender deleted never reaches a
+// model again, not even echoed in the answer. It reports whether one was
+// found. Notes written before the deletion may still mention it.
+func (s *Store) RevokeMessage(ctx context.Context, chatID, msgID, userText, replyText string, tokens int) (bool, error) {
+	res, err := s.db.ExecContext(ctx, revokeMessageQuery, chatID, msgID, userText, replyText, tokens)
 	if err != nil {
 		return false, fmt.Errorf("forget a deleted message: %w", err)
 	}

@@ -304,8 +304,8 @@ func TestCompactIsAtomic(t *testing.T) {
 	}
 }
 
-// A deleted message's text is replaced in every session of its chat, and
-// only there.
+// A deleted message's text, and the reply that answered it, are replaced
+// in every session of its chat, and only there.
 func TestRevokeMessage(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTest(t)
@@ -318,17 +318,22 @@ func TestRevokeMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, sess := range []Session{mine, other} {
-		if _, _, err := s.AppendTurn(ctx, sess.ID, Message{Role: RoleUser, Text: "my PIN is 1234", PlatformMsgID: "M1"}, Message{Role: RoleAssistant, Text: "noted"}); err != nil {
-			t.Fatal(err)
+		for _, turn := range [][2]string{{"M1", "my PIN is 1234"}, {"M2", "thanks"}} {
+			if _, _, err := s.AppendTurn(ctx, sess.ID, Message{Role: RoleUser, Text: turn[1], PlatformMsgID: turn[0]}, Message{Role: RoleAssistant, Text: "re: " + turn[1]}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	if ok, err := s.RevokeMessage(ctx, "chat", "M1", "(deleted)", 1); err != nil || !ok {
+	if ok, err := s.RevokeMessage(ctx, "chat", "M1", "(deleted)", "(answer to a deleted message)", 1); err != nil || !ok {
 		t.Fatalf("RevokeMessage = %v, %v; want true", ok, err)
 	}
-	if ok, err := s.RevokeMessage(ctx, "chat", "unknown", "(deleted)", 1); err != nil || ok {
+	if ok, err := s.RevokeMessage(ctx, "chat", "unknown", "(deleted)", "", 1); err != nil || ok {
 		t.Errorf("RevokeMessage of an unknown id = %v, %v; want false", ok, err)
 	}
-	for sess, want := range map[int64]string{mine.ID: "(deleted) noted", other.ID: "my PIN is 1234 noted"} {
+	for sess, want := range map[int64]string{
+		mine.ID:  "(deleted) (answer to a deleted message) thanks re: thanks",
+		other.ID: "my PIN is 1234 re: my PIN is 1234 thanks re: thanks",
+	} {
 		ms, err := s.RecentMessages(ctx, sess, 10)
 		if err != nil {
 			t.Fatal(err)
