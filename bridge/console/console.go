@@ -24,6 +24,11 @@ type Console struct {
 	who  Person // who types, for a person at the terminal
 }
 
+// OwnerChat is the chat of the person at the terminal when they speak as
+// the owner: the console's self-chat, where the owner is told of pairing
+// requests.
+const OwnerChat = "console"
+
 // Person is who types at the terminal, and where.
 type Person struct {
 	// Phone is the number to speak as (E.164), to try the access policy;

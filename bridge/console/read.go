@@ -66,7 +66,7 @@ func (c *Console) readLines(ctx context.Context, scanner *bufio.Scanner, h Handl
 // typed is a line the person at the terminal typed, as a message: from
 // the owner in their self-chat, or from the number they speak as.
 func (c *Console) typed(text string, at time.Time) bridge.Inbound {
-	in := bridge.Inbound{ChatID: "console", SenderID: "console", FromSelf: true, SelfChat: true}
+	in := bridge.Inbound{ChatID: OwnerChat, SenderID: OwnerChat, FromSelf: true, SelfChat: true}
 	if c.who.Phone != "" {
 		in = bridge.Inbound{ChatID: c.who.Phone, SenderID: c.who.Phone, SenderPhone: c.who.Phone}
 	}

@@ -49,7 +49,9 @@ func runChat(ctx context.Context, e *env, con *console.Console) error {
 		return err
 	}
 	defer a.Close()
-	b := bridge.New(a.cfg, a.store, a.history, a.agent, con, bridge.Options{})
+	b := bridge.New(a.cfg, a.store, a.history, a.agent, con, bridge.Options{
+		Owner: func() []string { return []string{console.OwnerChat} },
+	})
 	if err := b.Start(ctx); err != nil {
 		return err
 	}

@@ -48,6 +48,9 @@ func runBot(ctx context.Context, e *env, qrPNG string) error {
 	defer wa.Close()
 	b := bridge.New(a.cfg, a.store, a.history, a.agent, wa, bridge.Options{
 		Link: func() string { return wa.State().Describe(time.Now()) },
+		Owner: func() []string {
+			return whatsapp.OwnerChats(wa.State().LinkedNumber, a.cfg.WhatsApp.Admins, a.cfg.WhatsApp.SelfChatMode)
+		},
 	})
 	wa.SetHandler(b)
 
