@@ -39,7 +39,8 @@ func newPolicy(t *testing.T, whatsapp string) (*Policy, *store.Store, *clock.Man
 	return New(cfg.WhatsApp, st, clk.Now), st, clk
 }
 
-var defaultBlock = fmt.Sprintf(`{ admins: [%q], allowFrom: [%q] }`, owner, friend)
+// defaultBlock is a dedicated bot number, where strangers may ask to pair.
+var defaultBlock = fmt.Sprintf(`{ selfChatMode: false, admins: [%q], allowFrom: [%q] }`, owner, friend)
 
 func decide(t *testing.T, p *Policy, s Sender) Role {
 	t.Helper()
@@ -63,6 +64,8 @@ func TestDecide(t *testing.T) {
 		{"admin from the config", defaultBlock, Sender{Chat: owner, Phone: owner}, Admin},
 		{"allowFrom", defaultBlock, Sender{Chat: friend, Phone: friend}, User},
 		{"stranger under pairing", defaultBlock, Sender{Chat: stranger, Phone: stranger}, Pairing},
+		{"stranger writing to a personal number", fmt.Sprintf(`{ admins: [%q], allowFrom: [%q] }`, owner, friend), Sender{Chat: stranger, Phone: stranger}, Ignore},
+		{"friend writing to a personal number", fmt.Sprintf(`{ admins: [%q], allowFrom: [%q] }`, owner, friend), Sender{Chat: friend, Phone: friend}, User},
 		{"stranger with no number", defaultBlock, Sender{Chat: "x@lid"}, Ignore},
 		{"stranger under allowlist", fmt.Sprintf(`{ dmPolicy: "allowlist", allowFrom: [%q] }`, friend), Sender{Chat: stranger, Phone: stranger}, Ignore},
 		{"anyone under open", `{ dmPolicy: "open", allowFrom: ["*"] }`, Sender{Chat: stranger, Phone: stranger}, User},
