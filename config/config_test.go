@@ -430,3 +430,39 @@ func TestLogValueHidesSecrets(t *testing.T) {
 		}
 	}
 }
+
+// config check and /status say which mode is in force and why, and warn
+// when a personal number would show the bot to the owner's contacts.
+func TestWhatsAppMode(t *testing.T) {
+	tests := []struct {
+		whatsapp string
+		mode     string
+		warning  string // "" for none
+	}{
+		{`{}`, "personal number (selfChatMode true): strangers get no answer and no read receipt (dmPolicy allowlist, the default for a personal number)", ""},
+		{`{ selfChatMode: false }`, "bot number (selfChatMode false): strangers get a pairing code for an admin to approve (dmPolicy pairing, the default for a bot number)", ""},
+		{`{ dmPolicy: "pairing" }`, "personal number (selfChatMode true): strangers get a pairing code for an admin to approve (dmPolicy pairing, set in the config)",
+			"every contact who writes to you will get a pairing reply from your own number"},
+		{`{ dmPolicy: "open", allowFrom: ["*"] }`, "personal number (selfChatMode true): anyone who writes gets an answer from the model (dmPolicy open, set in the config)",
+			"every contact who writes to you will get an answer from the model"},
+		{`{ dmPolicy: "allowlist" }`, "personal number (selfChatMode true): strangers get no answer and no read receipt (dmPolicy allowlist, set in the config)", ""},
+		{`{ selfChatMode: false, dmPolicy: "allowlist" }`, "bot number (selfChatMode false): strangers get no answer and no read receipt (dmPolicy allowlist, set in the config)", ""},
+		{`{ selfChatMode: false, dmPolicy: "open", allowFrom: ["*"] }`, "bot number (selfChatMode false): anyone who writes gets an answer from the model (dmPolicy open, set in the config)", ""},
+		{`{ dmPolicy: "disabled" }`, "personal number (selfChatMode true): no direct message is answered, only the self-chat (dmPolicy disabled, set in the config)", ""},
+		{`{ callReply: "Text me" }`, "personal number (selfChatMode true): strangers get no answer and no read receipt (dmPolicy allowlist, the default for a personal number)",
+			"callReply is only sent to a caller whose call is rejected, and rejectCalls is false"},
+	}
+	for _, tt := range tests {
+		cfg, err := Parse("t", []byte(`{ channels: { whatsapp: `+tt.whatsapp+` } }`), env("ANTHROPIC_API_KEY", "k"))
+		if err != nil {
+			t.Fatalf("Parse(%s): %v", tt.whatsapp, err)
+		}
+		if got := cfg.WhatsApp.Mode(); got != tt.mode {
+			t.Errorf("Mode() of %s = %q; want %q", tt.whatsapp, got, tt.mode)
+		}
+		warnings := strings.Join(cfg.Warnings, "\n")
+		if (tt.warning == "") != (warnings == "") || !strings.Contains(warnings, tt.warning) {
+			t.Errorf("warnings of %s = %q; want %q", tt.whatsapp, warnings, tt.warning)
+		}
+	}
+}
