@@ -8,7 +8,8 @@
 // are admins; allowFrom and approved numbers are users; a blocked number is
 // ignored unless the config makes it an admin. Unknown senders get a
 // pairing code under dmPolicy "pairing" and nothing otherwise. Groups are
-// off unless listed, and then only messages addressed to the bot count.
+// off unless listed, and then only messages addressed to the bot count,
+// from people allowed in DMs or listed in groupAllowFrom.
 package access
 
 import (
@@ -149,7 +150,10 @@ func (p *Policy) entry(ctx context.Context, number string) (store.AccessEntry, b
 
 // groupAllows: groups are off unless listed (or groupPolicy "open"), and
 // then only messages that mention the bot or reply to it count, from
-// senders groupAllowFrom admits.
+// senders allowed in DMs (allowed: allowFrom, admins, approved numbers) or
+// listed in groupAllowFrom. Being in a group with the bot is no
+// introduction: "*" in groupAllowFrom is the only way to let every member
+// in.
 func (p *Policy) groupAllows(s Sender, number string, allowed bool) bool {
 	w := p.cfg
 	g, listedGroup := w.Groups[s.Chat]
@@ -171,10 +175,7 @@ func (p *Policy) groupAllows(s Sender, number string, allowed bool) bool {
 	if g.RequireMention && !s.Addressed {
 		return false
 	}
-	if len(w.GroupAllowFrom) > 0 && !listed(w.GroupAllowFrom, number) && !allowed {
-		return false
-	}
-	return true
+	return allowed || listed(w.GroupAllowFrom, number)
 }
 
 func listed(list []string, number string) bool {

@@ -72,7 +72,12 @@ func TestDecide(t *testing.T) {
 		{"DMs disabled", fmt.Sprintf(`{ dmPolicy: "disabled", allowFrom: [%q] }`, friend), Sender{Chat: friend, Phone: friend}, Ignore},
 		{"unlisted group", defaultBlock, Sender{Chat: group, Phone: friend, Group: true, Addressed: true}, Ignore},
 		{"listed group, not addressed", fmt.Sprintf(`{ groups: { %q: {} } }`, group), Sender{Chat: group, Phone: stranger, Group: true}, Ignore},
-		{"listed group, addressed", fmt.Sprintf(`{ groups: { %q: {} } }`, group), Sender{Chat: group, Phone: stranger, Group: true, Addressed: true}, User},
+		{"stranger in a listed group mentioning the bot", fmt.Sprintf(`{ groups: { %q: {} } }`, group), Sender{Chat: group, Phone: stranger, Group: true, Addressed: true}, Ignore},
+		{"allowFrom in a listed group mentioning the bot", fmt.Sprintf(`{ allowFrom: [%q], groups: { %q: {} } }`, friend, group), Sender{Chat: group, Phone: friend, Group: true, Addressed: true}, User},
+		{"stranger in a group open to every member", fmt.Sprintf(`{ groups: { %q: {} }, groupAllowFrom: ["*"] }`, group), Sender{Chat: group, Phone: stranger, Group: true, Addressed: true}, User},
+		{"member with no known number, group open to every member", fmt.Sprintf(`{ groups: { %q: {} }, groupAllowFrom: ["*"] }`, group), Sender{Chat: group, Group: true, Addressed: true}, User},
+		{"stranger listed in groupAllowFrom", fmt.Sprintf(`{ groups: { %q: {} }, groupAllowFrom: [%q] }`, group, stranger), Sender{Chat: group, Phone: stranger, Group: true, Addressed: true}, User},
+		{"stranger in a group under groupPolicy open", `{ groupPolicy: "open" }`, Sender{Chat: group, Phone: stranger, Group: true, Addressed: true}, Ignore},
 		{"admin in a listed group", fmt.Sprintf(`{ admins: [%q], groups: { %q: {} } }`, owner, group), Sender{Chat: group, Phone: owner, Group: true, Addressed: true}, Admin},
 		{"groupAllowFrom keeps others out", fmt.Sprintf(`{ groups: { "*": {} }, groupAllowFrom: [%q] }`, friend), Sender{Chat: group, Phone: stranger, Group: true, Addressed: true}, Ignore},
 	}
@@ -83,6 +88,43 @@ func TestDecide(t *testing.T) {
 				t.Errorf("Decide(%+v) = %v; want %v", tt.sender, got, tt.want)
 			}
 		})
+	}
+}
+
+// A number approved for DMs, by pairing or from the shell, may also talk
+// to the bot in the groups it answers in; being blocked keeps it out.
+func TestGroupsFollowWhoIsAllowedInDMs(t *testing.T) {
+	const group = "120363000000000001@g.us"
+	p, _, _ := newPolicy(t, fmt.Sprintf(`{ selfChatMode: false, groups: { %q: {} } }`, group))
+	ctx := context.Background()
+	inGroup := Sender{Chat: group, Phone: stranger, Group: true, Addressed: true}
+	if got := decide(t, p, inGroup); got != Ignore {
+		t.Fatalf("a stranger in the group: %v; want Ignore", got)
+	}
+	code, _, err := p.RequestPairing(ctx, stranger, "chat-of-stranger")
+	if err != nil || code == "" {
+		t.Fatalf("RequestPairing = %q, %v", code, err)
+	}
+	if got := decide(t, p, inGroup); got != Ignore {
+		t.Errorf("a stranger with a code waiting, in the group: %v; want Ignore", got)
+	}
+	if _, _, err := p.Approve(ctx, code, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := decide(t, p, inGroup); got != User {
+		t.Errorf("an approved number in the group: %v; want User", got)
+	}
+	if _, err := p.Deny(ctx, stranger); err != nil {
+		t.Fatal(err)
+	}
+	if got := decide(t, p, inGroup); got != Ignore {
+		t.Errorf("a denied number in the group: %v; want Ignore", got)
+	}
+	if _, err := p.Allow(ctx, stranger, MakeAdmin); err != nil {
+		t.Fatal(err)
+	}
+	if got := decide(t, p, inGroup); got != Admin {
+		t.Errorf("a number allowed as an admin, in the group: %v; want Admin", got)
 	}
 }
 
