@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -101,14 +102,14 @@ func TestGroupsFollowWhoIsAllowedInDMs(t *testing.T) {
 	if got := decide(t, p, inGroup); got != Ignore {
 		t.Fatalf("a stranger in the group: %v; want Ignore", got)
 	}
-	code, _, err := p.RequestPairing(ctx, stranger, "chat-of-stranger")
-	if err != nil || code == "" {
-		t.Fatalf("RequestPairing = %q, %v", code, err)
+	req, err := p.RequestPairing(ctx, stranger, "chat-of-stranger")
+	if err != nil || req.Code == "" {
+		t.Fatalf("RequestPairing = %+v, %v", req, err)
 	}
 	if got := decide(t, p, inGroup); got != Ignore {
 		t.Errorf("a stranger with a code waiting, in the group: %v; want Ignore", got)
 	}
-	if _, _, err := p.Approve(ctx, code, false); err != nil {
+	if _, _, err := p.Approve(ctx, req.Code, false); err != nil {
 		t.Fatal(err)
 	}
 	if got := decide(t, p, inGroup); got != User {
@@ -178,19 +179,27 @@ func TestDenyBlocksAndDemotes(t *testing.T) {
 }
 
 func TestPairingRequestAndApproval(t *testing.T) {
-	p, _, clk := newPolicy(t, defaultBlock)
+	p, _, _ := newPolicy(t, defaultBlock)
 	ctx := context.Background()
-	code, reason, err := p.RequestPairing(ctx, stranger, "chat-of-stranger")
-	if err != nil || len(code) != 8 || reason != ReasonCodeSent {
-		t.Fatalf("RequestPairing = %q, %q, %v; want an 8-character code", code, reason, err)
+	req, err := p.RequestPairing(ctx, stranger, "chat-of-stranger")
+	if err != nil || len(req.Code) != 8 || req.Reason != ReasonCodeSent {
+		t.Fatalf("RequestPairing = %+v, %v; want an 8-character code", req, err)
 	}
-	if again, reason, _ := p.RequestPairing(ctx, stranger, "chat-of-stranger"); again != "" || reason != ReasonWaiting {
-		t.Errorf("a second request while one waits = %q, %q; want no new code", again, reason)
+	code := req.Code
+	if !strings.Contains(req.TellRequester, "**"+code+"**") || !strings.Contains(req.TellRequester, "one hour") {
+		t.Errorf("the requester is told %q; want the code and how long it lasts", req.TellRequester)
+	}
+	if want := stranger + " wants to talk to the bot: /pair approve " + code + " (valid for one hour)"; req.TellOwner != want {
+		t.Errorf("the owner is told %q; want %q", req.TellOwner, want)
+	}
+	// The requester has their code: more messages get nothing new.
+	if again, _ := p.RequestPairing(ctx, stranger, "chat-of-stranger"); again != (Request{Reason: ReasonWaiting}) {
+		t.Errorf("a second request while one waits = %+v; want silence", again)
 	}
 	if pending, _ := p.Pending(ctx); len(pending) != 1 || pending[0].PairingCode != code {
 		t.Errorf("Pending = %+v; want the one code", pending)
 	}
-	number, chat, err := p.Approve(ctx, " "+code[:4]+code[4:]+" ", true)
+	number, chat, err := p.Approve(ctx, " "+strings.ToLower(code)+" ", true)
 	if err != nil || number != stranger || chat != "chat-of-stranger" {
 		t.Fatalf("Approve = %q, %q, %v; want the number and the chat to tell", number, chat, err)
 	}
@@ -200,20 +209,155 @@ func TestPairingRequestAndApproval(t *testing.T) {
 	if _, _, err := p.Approve(ctx, code, false); !errors.Is(err, ErrBadCode) {
 		t.Errorf("approving a used code: %v; want ErrBadCode", err)
 	}
-
-	// At most MaxPending wait at once; an hour later they have expired.
-	for i := range MaxPending + 1 {
-		code, reason, _ := p.RequestPairing(ctx, fmt.Sprintf("+1555000010%d", i), "c")
-		if (i < MaxPending) != (code != "") {
-			t.Errorf("request %d: code %q (%s); want codes for the first %d only", i, code, reason, MaxPending)
-		}
+	if again, _ := p.RequestPairing(ctx, stranger, "chat-of-stranger"); again.Code != "" || again.TellRequester != "" {
+		t.Errorf("RequestPairing for an approved number = %+v; want nothing, and no demotion", again)
 	}
-	first, _ := p.Pending(ctx)
-	clk.Advance(PairingTTL + time.Minute)
-	if _, _, err := p.Approve(ctx, first[0].PairingCode, false); !errors.Is(err, ErrBadCode) {
+	if got := decide(t, p, Sender{Chat: stranger, Phone: stranger}); got != Admin {
+		t.Errorf("after a stray pairing request: %v; want still Admin", got)
+	}
+}
+
+// A code that expires unapproved is not replaced at once: one number
+// cannot keep asking the owner. The owner can still let them in.
+func TestPairingCooldown(t *testing.T) {
+	p, _, clk := newPolicy(t, defaultBlock)
+	ctx := context.Background()
+	first, _ := p.RequestPairing(ctx, stranger, "c")
+	clk.Advance(PairingTTL)
+	if _, _, err := p.Approve(ctx, first.Code, false); !errors.Is(err, ErrBadCode) {
 		t.Errorf("approving an expired code: %v; want ErrBadCode", err)
 	}
-	if code, _, _ := p.RequestPairing(ctx, "+15550000109", "c"); code == "" {
-		t.Error("after the codes expired a new sender got no code")
+	if req, _ := p.RequestPairing(ctx, stranger, "c"); req != (Request{Reason: ReasonCooling}) {
+		t.Errorf("asking again right after the code expired = %+v; want silence", req)
+	}
+	if pending, _ := p.Pending(ctx); len(pending) != 0 {
+		t.Errorf("Pending = %+v; want none", pending)
+	}
+	if list, _ := p.List(ctx); len(list) != 0 {
+		t.Errorf("List = %+v; want no entry for an expired request", list)
+	}
+	clk.Advance(PairingCooldown - time.Minute)
+	if req, _ := p.RequestPairing(ctx, stranger, "c"); req.Code != "" {
+		t.Errorf("asking again a minute before the cooldown ends = %+v; want no code", req)
+	}
+	clk.Advance(time.Minute)
+	second, _ := p.RequestPairing(ctx, stranger, "c")
+	if second.Code == "" || second.Code == first.Code || second.TellOwner == "" {
+		t.Fatalf("asking again after the cooldown = %+v; want a new code, and the owner told", second)
+	}
+	clk.Advance(PairingTTL)
+	if _, err := p.Allow(ctx, stranger, KeepAdmin); err != nil {
+		t.Fatal(err)
+	}
+	if got := decide(t, p, Sender{Chat: stranger, Phone: stranger}); got != User {
+		t.Errorf("allowed by the owner while cooling down: %v; want User", got)
+	}
+}
+
+// A flood of new numbers gets MaxPending codes; everyone else is told once
+// that too many requests are waiting, and not again; nobody blocks the
+// rest for long, and the state left behind is pruned.
+func TestPairingFlood(t *testing.T) {
+	p, st, clk := newPolicy(t, defaultBlock)
+	ctx := context.Background()
+	const n = 1000
+	number := func(i int) string { return fmt.Sprintf("+1555%07d", i) }
+	rows := func() int {
+		t.Helper()
+		var n int
+		if err := st.DB().QueryRow(`SELECT count(*) FROM access`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	var codes, told []int
+	for i := range n {
+		req, err := p.RequestPairing(ctx, number(i), "c")
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case req.Code != "" && req.TellOwner != "":
+			codes = append(codes, i)
+		case req.Reason == ReasonTooMany && strings.Contains(req.TellRequester, "too many requests waiting"):
+			told = append(told, i)
+		default:
+			t.Fatalf("request %d = %+v; want a code, or being told that too many are waiting", i, req)
+		}
+	}
+	if len(codes) != MaxPending || len(told) != n-MaxPending {
+		t.Fatalf("%d codes and %d told; want %d codes, everyone else told", len(codes), len(told), MaxPending)
+	}
+	if got := rows(); got != n {
+		t.Errorf("%d access rows after %d requesters; want one each", got, n)
+	}
+	// Everyone writes again: nobody gets a new code or another message.
+	clk.Advance(time.Minute)
+	for i := range n {
+		if req, _ := p.RequestPairing(ctx, number(i), "c"); req.Code != "" || req.TellRequester != "" || req.TellOwner != "" {
+			t.Fatalf("request %d again = %+v; want silence", i, req)
+		}
+	}
+	if got := rows(); got != n {
+		t.Errorf("%d access rows after everyone wrote again; want still %d", got, n)
+	}
+	// When the codes expire there is room again, also for one who was
+	// told there was none; those whose codes expired wait their turn.
+	clk.Advance(PairingTTL)
+	if req, _ := p.RequestPairing(ctx, number(told[0]), "c"); req.Code == "" {
+		t.Errorf("a requester told there was no room, once there is: %+v; want a code", req)
+	}
+	if req, _ := p.RequestPairing(ctx, "+15559999999", "c"); req.Code == "" {
+		t.Errorf("a new requester once there is room: %+v; want a code", req)
+	}
+	if req, _ := p.RequestPairing(ctx, number(codes[0]), "c"); req.Code != "" {
+		t.Errorf("a requester whose code expired unapproved: %+v; want no new code yet", req)
+	}
+	// Once the notices' quiet period is over their rows go, with no one
+	// but the next requester calling for it; the expired codes' rows go
+	// when their cooldown ends.
+	clk.Advance(PairingCooldown - PairingTTL)
+	if req, _ := p.RequestPairing(ctx, "+15558888888", "c"); req.Code == "" {
+		t.Errorf("a requester a day later: %+v; want a code", req)
+	}
+	if got := rows(); got != MaxPending+3 {
+		t.Errorf("%d access rows a day later; want %d (the codes still cooling down, and the new one)", got, MaxPending+3)
+	}
+	clk.Advance(2 * PairingTTL)
+	if _, err := p.Prune(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := rows(); got != 1 {
+		t.Errorf("%d access rows once the flood's cooldowns ended; want only the later requester's", got)
+	}
+	var chats int
+	st.DB().QueryRow(`SELECT count(*) FROM settings WHERE key LIKE 'pairchat:%'`).Scan(&chats)
+	if chats != 1 {
+		t.Errorf("%d pairing chats left; want only the later requester's", chats)
+	}
+}
+
+// Chats run in parallel: the cap holds when requests race.
+func TestPairingCapUnderConcurrency(t *testing.T) {
+	p, _, _ := newPolicy(t, defaultBlock)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codes := 0
+	for i := range 4 * MaxPending {
+		wg.Go(func() {
+			req, err := p.RequestPairing(ctx, fmt.Sprintf("+1555000%04d", i), "c")
+			if err != nil {
+				t.Error(err)
+			}
+			if req.Code != "" {
+				mu.Lock()
+				codes++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if codes != MaxPending {
+		t.Errorf("%d codes issued to %d racing requesters; want %d", codes, 4*MaxPending, MaxPending)
 	}
 }
