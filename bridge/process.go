@@ -223,7 +223,8 @@ func (b *Bridge) answer(ctx context.Context, j *job) (reply, error) {
 // A sender with a code still waiting, or any sender while too many are
 // waiting, gets no answer: repeated messages do not mint codes.
 func (b *Bridge) pair(ctx context.Context, in Inbound) (reply, error) {
-	code, reason, err := b.access.RequestPairing(ctx, in.SenderPhone, in.ChatID)
+	req, err := b.access.RequestPairing(ctx, in.SenderPhone, in.ChatID)
+	code, reason := req.Code, req.Reason
 	if err != nil || code == "" {
 		if reason == access.ReasonTooMany {
 			b.log.Warn("pairing request ignored: too many waiting")
