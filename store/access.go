@@ -155,30 +155,16 @@ func (s *Store) AccessList(ctx context.Context) ([]AccessEntry, error) {
 
 const pendingCountQuery = `
 SELECT count(*) FROM access
-WHERE state = 'pending' AND (code_expires_at IS NULL OR code_expires_at > ?)`
+WHERE state = 'pending' AND pairing_code <> '' AND code_expires_at > ?`
 
-// PendingCount counts the pending entries whose code has not expired at now;
-// an entry without an expiry time counts.
+// PendingCount counts the pairing codes waiting for approval at now:
+// pending entries holding a code that has not expired. Pending entries
+// without a code (a requester remembered as told that too many were
+// waiting) are not requests and do not count.
 func (s *Store) PendingCount(ctx context.Context, now time.Time) (int, error) {
 	var n int
 	if err := s.db.QueryRowContext(ctx, pendingCountQuery, now.UnixMilli()).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count pending access: %w", err)
-	}
-	return n, nil
-}
-
-const waitingCodesQuery = `
-SELECT count(*) FROM access
-WHERE state = 'pending' AND pairing_code <> '' AND code_expires_at > ?`
-
-// WaitingCodes counts the pairing codes waiting for approval at now:
-// pending entries holding a code that has not expired. Pending entries
-// without a code (a requester told that too many are waiting) do not
-// count.
-func (s *Store) WaitingCodes(ctx context.Context, now time.Time) (int, error) {
-	var n int
-	if err := s.db.QueryRowContext(ctx, waitingCodesQuery, now.UnixMilli()).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count waiting pairing codes: %w", err)
 	}
 	return n, nil
 }

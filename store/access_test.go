@@ -76,7 +76,7 @@ func TestPairingCodes(t *testing.T) {
 	entries := []AccessEntry{
 		{Number: "+1001", State: AccessPending, PairingCode: "111111", CodeExpiresAt: t0.Add(time.Minute)},
 		{Number: "+1002", State: AccessPending, PairingCode: "222222", CodeExpiresAt: t0.Add(time.Hour)},
-		{Number: "+1003", State: AccessPending},                                              // no code, no expiry
+		{Number: "+1003", State: AccessPending, CodeExpiresAt: t0.Add(24 * time.Hour)},       // told "too many": no code
 		{Number: "+1004", State: AccessAllowed, PairingCode: "", CodeExpiresAt: time.Time{}}, // not pending
 	}
 	for _, e := range entries {
@@ -89,9 +89,9 @@ func TestPairingCodes(t *testing.T) {
 		now  time.Time
 		want int
 	}{
-		{t0, 3},
-		{t0.Add(time.Minute), 2}, // +1001's code expired at this instant
-		{t0.Add(2 * time.Hour), 1},
+		{t0, 2},
+		{t0.Add(time.Minute), 1}, // +1001's code expired at this instant
+		{t0.Add(2 * time.Hour), 0},
 	}
 	for _, tt := range tests {
 		if got, err := s.PendingCount(ctx, tt.now); got != tt.want || err != nil {
@@ -105,31 +105,6 @@ func TestPairingCodes(t *testing.T) {
 	}
 	if e, ok, _ := s.AccessByCode(ctx, "222222"); !ok || e.Number != "+1002" {
 		t.Errorf("AccessByCode(222222) = %q, %v; want +1002", e.Number, ok)
-	}
-}
-
-// Only codes still waiting count against the cap; a requester who was
-// told that too many are waiting holds no code and does not.
-func TestWaitingCodes(t *testing.T) {
-	ctx := context.Background()
-	s, _ := openTest(t)
-	for _, e := range []AccessEntry{
-		{Number: "+1001", State: AccessPending, PairingCode: "111111", CodeExpiresAt: t0.Add(time.Minute)},
-		{Number: "+1002", State: AccessPending, PairingCode: "222222", CodeExpiresAt: t0.Add(time.Hour)},
-		{Number: "+1003", State: AccessPending, CodeExpiresAt: t0.Add(24 * time.Hour)}, // told, no code
-		{Number: "+1004", State: AccessAllowed},
-	} {
-		if err := s.SetAccess(ctx, e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, tt := range []struct {
-		now  time.Time
-		want int
-	}{{t0, 2}, {t0.Add(time.Minute), 1}, {t0.Add(time.Hour), 0}} {
-		if got, err := s.WaitingCodes(ctx, tt.now); got != tt.want || err != nil {
-			t.Errorf("WaitingCodes(t0+%v) = %d, %v; want %d", tt.now.Sub(t0), got, err, tt.want)
-		}
 	}
 }
 

@@ -313,7 +313,7 @@ func (p *Policy) RequestPairing(ctx context.Context, number, chatID string) (Req
 	case hasCode && now.Before(entry.CodeExpiresAt.Add(PairingCooldown)):
 		return Request{Reason: ReasonCooling}, nil
 	}
-	n, err := p.store.WaitingCodes(ctx, now)
+	n, err := p.store.PendingCount(ctx, now)
 	if err != nil {
 		return Request{}, fmt.Errorf("count pairing requests: %w", err)
 	}
