@@ -111,7 +111,7 @@ type Policy struct {
 	store *store.Store
 	now   func() time.Time
 
-	pairMu    sync.Mutex // serialises pairing: check the caps, then mint
+	pairMu    sync.Mutex // serialises changes: check the caps, then mint
 	lastPrune time.Time  // guarded by pairMu
 }
 
@@ -263,6 +263,10 @@ func (p *Policy) set(ctx context.Context, typed string, change func(e *store.Acc
 	if err != nil {
 		return store.AccessEntry{}, err
 	}
+	// One change at a time, so that a pairing request read just before
+	// cannot turn the number back into a request.
+	p.pairMu.Lock()
+	defer p.pairMu.Unlock()
 	entry, _, err := p.store.Access(ctx, number)
 	if err != nil {
 		return store.AccessEntry{}, err
@@ -413,6 +417,8 @@ func waiting(e store.AccessEntry, now time.Time) bool {
 // returns the number and the chat the request came from ("" if unknown),
 // where the sender can be told.
 func (p *Policy) Approve(ctx context.Context, code string, admin bool) (number, chatID string, err error) {
+	p.pairMu.Lock()
+	defer p.pairMu.Unlock()
 	entry, ok, err := p.store.AccessByCode(ctx, strings.ToUpper(strings.TrimSpace(code)))
 	if err != nil {
 		return "", "", err
