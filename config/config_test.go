@@ -449,8 +449,6 @@ func TestWhatsAppMode(t *testing.T) {
 		{`{ selfChatMode: false, dmPolicy: "allowlist" }`, "bot number (selfChatMode false): strangers get no answer and no read receipt (dmPolicy allowlist, set in the config)", ""},
 		{`{ selfChatMode: false, dmPolicy: "open", allowFrom: ["*"] }`, "bot number (selfChatMode false): anyone who writes gets an answer from the model (dmPolicy open, set in the config)", ""},
 		{`{ dmPolicy: "disabled" }`, "personal number (selfChatMode true): no direct message is answered, only the self-chat (dmPolicy disabled, set in the config)", ""},
-		{`{ callReply: "Text me" }`, "personal number (selfChatMode true): strangers get no answer and no read receipt (dmPolicy allowlist, the default for a personal number)",
-			"callReply is only sent to a caller whose call is rejected, and rejectCalls is false"},
 	}
 	for _, tt := range tests {
 		cfg, err := Parse("t", []byte(`{ channels: { whatsapp: `+tt.whatsapp+` } }`), env("ANTHROPIC_API_KEY", "k"))

@@ -227,12 +227,8 @@ func (d *decoder) warnings(cfg *Config) []string {
 			out = append(out, fmt.Sprintf("%s refers to ${%s}, which is not set", mv.Path, mv.Var))
 		}
 	}
-	w := cfg.WhatsApp
-	if warn := w.ModeWarning(); warn != "" {
+	if warn := cfg.WhatsApp.ModeWarning(); warn != "" {
 		out = append(out, warn)
-	}
-	if d.has("channels.whatsapp.callReply") && w.CallReply != "" && !w.RejectCalls {
-		out = append(out, "channels.whatsapp.callReply is only sent to a caller whose call is rejected, and rejectCalls is false: set rejectCalls true, or leave callReply out")
 	}
 	return out
 }
