@@ -235,24 +235,29 @@ func (b *Bridge) answer(ctx context.Context, j *job) (reply, error) {
 	return say(in, text, quote, store.InboxDone, ""), nil
 }
 
-// pairRequest answers an unknown sender under dmPolicy "pairing" with a
-// code an admin can approve, and tells the owner who asked. A sender with
-// a code still waiting, or any sender while too many are waiting, gets no
-// code: repeated messages do not mint codes.
+// pairRequest answers an unknown sender under dmPolicy "pairing" as the
+// access policy decides: a code, with the owner told who asked, or once a
+// day that too many requests are waiting; or nothing (their code is still
+// waiting, or expired unanswered not long ago). Nothing is stored unless
+// someone is told something, and then not the sender's text.
 func (b *Bridge) pairRequest(ctx context.Context, in Inbound, r access.Role) error {
-	code, reason, err := b.access.RequestPairing(ctx, in.SenderPhone, in.ChatID)
+	req, err := b.access.RequestPairing(ctx, in.SenderPhone, in.ChatID)
 	if err != nil {
 		return err
 	}
-	if code == "" {
-		if reason == access.ReasonTooMany {
-			b.log.Warn("pairing request ignored: too many waiting", "sender", HashID(in.SenderPhone))
-		}
+	b.log.Info("pairing request", "sender", HashID(in.SenderPhone), "outcome", req.Reason)
+	if req.TellRequester == "" {
+		b.stats.strangers.Add(1)
 		return nil
 	}
-	b.log.Info("pairing code issued", "sender", HashID(in.SenderPhone), "expires", b.now().Add(access.PairingTTL).Format(time.TimeOnly))
-	rep := say(in, fmt.Sprintf("Hi! This is a private assistant. To talk to it, ask its owner to approve this code:\n\n**%s**\n\nThe code is valid for one hour.", code), "", store.InboxSkipped, reason)
-	rep.msgs = append(rep.msgs, b.tellOwner(in, fmt.Sprintf("%s wants to talk to me. To let them, send:\n\n/pair approve %s\n\nThe code is valid for one hour; to refuse, do nothing (or /deny %s).", who(in), code, in.SenderPhone))...)
+	rep := say(in, req.TellRequester, "", store.InboxSkipped, req.Reason)
+	if req.TellOwner != "" {
+		text := req.TellOwner
+		if name := strings.TrimSpace(in.PushName); name != "" {
+			text += fmt.Sprintf("\n(Their WhatsApp name: %q.)", truncate(name, 40))
+		}
+		rep.msgs = append(rep.msgs, b.tellOwner(in, text)...)
+	}
 	return b.settle(ctx, in, r, rep)
 }
 
@@ -269,15 +274,6 @@ func (b *Bridge) tellOwner(in Inbound, text string) []message {
 		}
 	}
 	return out
-}
-
-// who names a sender for the owner: number and WhatsApp name.
-func who(in Inbound) string {
-	name := strings.TrimSpace(in.PushName)
-	if name == "" {
-		return in.SenderPhone
-	}
-	return fmt.Sprintf("%s (%q)", in.SenderPhone, truncate(name, 40))
 }
 
 // noteFailure keeps the last fallback reason of a chat for /status.

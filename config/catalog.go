@@ -85,6 +85,8 @@ const (
 	DefaultTextChunkLimit   = 4000
 	DefaultContextWindow    = 32768
 	DefaultMaxTokens        = 4096
+	DefaultMaxMessageChars  = 16000
+	DefaultCallReply        = "Sorry, I can't take calls. Please send me a message instead."
 
 	defaultLocalIdleTimeout     = 120 * time.Second
 	defaultHostedIdleTimeout    = 60 * time.Second
@@ -92,6 +94,10 @@ const (
 	defaultHostedRequestTimeout = 5 * time.Minute
 	defaultKeepWarm             = 20 * time.Minute
 	defaultStaleAfter           = 15 * time.Minute
+	defaultInboxRetention       = 72 * time.Hour
+	// minInboxRetention keeps finished messages long enough that one
+	// WhatsApp delivers again after a reconnect is still recognised.
+	minInboxRetention = time.Hour
 )
 
 // KnownTools are the tool names agents.defaults.tools may list.

@@ -146,7 +146,7 @@ func TestDefaultsAreTheSeedsRecommendedSetup(t *testing.T) {
 		t.Errorf("warnings = %q; want none with the key set", cfg.Warnings)
 	}
 	w := cfg.WhatsApp
-	if w.DMPolicy != "pairing" || w.GroupPolicy != "allowlist" || w.TextChunkLimit != 4000 {
+	if w.DMPolicy != "allowlist" || w.DMPolicySet || !w.SelfChatMode || w.GroupPolicy != "allowlist" || w.TextChunkLimit != 4000 {
 		t.Errorf("whatsapp defaults = %+v", w)
 	}
 	if cfg.Agent.Compaction.Mode != "auto" || cfg.Agent.Compaction.MaxHistoryTokens != DefaultMaxHistoryTokens {
@@ -334,6 +334,7 @@ func TestWhatsAppSettings(t *testing.T) {
   groups: { "120363012345678901@g.us": {}, "*": { requireMention: false } },
   textChunkLimit: 2000, sendReadReceipts: false, selfChatMode: false,
   rateLimit: { perMinute: 10, burst: 2 }, staleAfter: "30m",
+  maxMessageChars: 4000, inboxRetention: "48h", rejectCalls: false, callReply: "",
 }}}`
 	cfg, err := Parse("t", []byte(src), noEnv)
 	if err != nil {
@@ -341,14 +342,55 @@ func TestWhatsAppSettings(t *testing.T) {
 	}
 	w := cfg.WhatsApp
 	want := WhatsApp{
-		DMPolicy: "allowlist", AllowFrom: []string{"+15551234567", "+442079460958"}, Admins: []string{"+15551234567"},
+		DMPolicy: "allowlist", DMPolicySet: true, AllowFrom: []string{"+15551234567", "+442079460958"}, Admins: []string{"+15551234567"},
 		GroupPolicy: "allowlist", Groups: map[string]Group{"120363012345678901@g.us": {RequireMention: true}, "*": {RequireMention: false}},
 		TextChunkLimit: 2000, SendReadReceipts: false, SelfChatMode: false,
 		RateLimit:  RateLimit{PerMinute: 10, Burst: 2, OutboundPerMinute: 30, OutboundBurst: 5},
-		StaleAfter: 30 * time.Minute,
+		StaleAfter: 30 * time.Minute, MaxMessageChars: 4000, InboxRetention: 48 * time.Hour,
+		RejectCalls: false, CallReply: "",
 	}
 	if diff := cmp.Diff(want, w); diff != "" {
 		t.Errorf("whatsapp (-want +got):\n%s", diff)
+	}
+}
+
+// What a stranger meets, and whether calls are turned away, follows what
+// the number is unless the file says otherwise.
+func TestWhatsAppDefaultsFollowTheNumber(t *testing.T) {
+	type settings struct {
+		DMPolicy       string
+		DMPolicySet    bool
+		RejectCalls    bool
+		InboxRetention time.Duration
+	}
+	tests := []struct {
+		name     string
+		whatsapp string
+		want     settings
+	}{
+		{"personal number by default", `{}`, settings{"allowlist", false, false, 72 * time.Hour}},
+		{"bot number", `{ selfChatMode: false }`, settings{"pairing", false, true, 72 * time.Hour}},
+		{"pairing on a personal number, as asked", `{ dmPolicy: "pairing" }`, settings{"pairing", true, false, 72 * time.Hour}},
+		{"allowlist on a bot number, as asked", `{ selfChatMode: false, dmPolicy: "allowlist" }`, settings{"allowlist", true, true, 72 * time.Hour}},
+		{"calls rejected on a personal number, as asked", `{ rejectCalls: true }`, settings{"allowlist", false, true, 72 * time.Hour}},
+		{"retention covers a long staleAfter", `{ staleAfter: "100h" }`, settings{"allowlist", false, false, 100 * time.Hour}},
+		{"retention in seconds", `{ inboxRetention: 7200 }`, settings{"allowlist", false, false, 2 * time.Hour}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse("t", []byte(`{ channels: { whatsapp: `+tt.whatsapp+` } }`), noEnv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := cfg.WhatsApp
+			got := settings{w.DMPolicy, w.DMPolicySet, w.RejectCalls, w.InboxRetention}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("channels.whatsapp %s (-want +got):\n%s", tt.whatsapp, diff)
+			}
+			if w.MaxMessageChars != DefaultMaxMessageChars || w.CallReply != DefaultCallReply {
+				t.Errorf("maxMessageChars %d, callReply %q; want the defaults", w.MaxMessageChars, w.CallReply)
+			}
+		})
 	}
 }
 
@@ -385,6 +427,40 @@ func TestLogValueHidesSecrets(t *testing.T) {
 	for _, want := range []string{"config.chain=lm/m", "config.lm.key=set", "config.anthropic.key=set", "config.openai.key=unset"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log line lacks %q: %s", want, out)
+		}
+	}
+}
+
+// config check and /status say which mode is in force and why, and warn
+// when a personal number would show the bot to the owner's contacts.
+func TestWhatsAppMode(t *testing.T) {
+	tests := []struct {
+		whatsapp string
+		mode     string
+		warning  string // "" for none
+	}{
+		{`{}`, "personal number (selfChatMode true): strangers get no answer and no read receipt (dmPolicy allowlist, the default for a personal number)", ""},
+		{`{ selfChatMode: false }`, "bot number (selfChatMode false): strangers get a pairing code for an admin to approve (dmPolicy pairing, the default for a bot number)", ""},
+		{`{ dmPolicy: "pairing" }`, "personal number (selfChatMode true): strangers get a pairing code for an admin to approve (dmPolicy pairing, set in the config)",
+			"every contact who writes to you will get a pairing reply from your own number"},
+		{`{ dmPolicy: "open", allowFrom: ["*"] }`, "personal number (selfChatMode true): anyone who writes gets an answer from the model (dmPolicy open, set in the config)",
+			"every contact who writes to you will get an answer from the model"},
+		{`{ dmPolicy: "allowlist" }`, "personal number (selfChatMode true): strangers get no answer and no read receipt (dmPolicy allowlist, set in the config)", ""},
+		{`{ selfChatMode: false, dmPolicy: "allowlist" }`, "bot number (selfChatMode false): strangers get no answer and no read receipt (dmPolicy allowlist, set in the config)", ""},
+		{`{ selfChatMode: false, dmPolicy: "open", allowFrom: ["*"] }`, "bot number (selfChatMode false): anyone who writes gets an answer from the model (dmPolicy open, set in the config)", ""},
+		{`{ dmPolicy: "disabled" }`, "personal number (selfChatMode true): no direct message is answered, only the self-chat (dmPolicy disabled, set in the config)", ""},
+	}
+	for _, tt := range tests {
+		cfg, err := Parse("t", []byte(`{ channels: { whatsapp: `+tt.whatsapp+` } }`), env("ANTHROPIC_API_KEY", "k"))
+		if err != nil {
+			t.Fatalf("Parse(%s): %v", tt.whatsapp, err)
+		}
+		if got := cfg.WhatsApp.Mode(); got != tt.mode {
+			t.Errorf("Mode() of %s = %q; want %q", tt.whatsapp, got, tt.mode)
+		}
+		warnings := strings.Join(cfg.Warnings, "\n")
+		if (tt.warning == "") != (warnings == "") || !strings.Contains(warnings, tt.warning) {
+			t.Errorf("warnings of %s = %q; want %q", tt.whatsapp, warnings, tt.warning)
 		}
 	}
 }

@@ -22,7 +22,18 @@ type Duration time.Duration
 // Std returns d as a time.Duration.
 func (d Duration) Std() time.Duration { return time.Duration(d) }
 
-func (d Duration) String() string { return time.Duration(d).String() }
+// String writes d as a config file would: "72h", "1h30m", "90s" rather
+// than time.Duration's "72h0m0s".
+func (d Duration) String() string {
+	s := time.Duration(d).String()
+	if t, ok := strings.CutSuffix(s, "m0s"); ok {
+		s = t + "m"
+	}
+	if t, ok := strings.CutSuffix(s, "h0m"); ok {
+		s = t + "h"
+	}
+	return s
+}
 
 // stringForm is implemented by file types that also accept a plain string
 // in place of their object form, as OpenClaw does for agents.defaults.model.

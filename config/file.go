@@ -97,6 +97,10 @@ type fileWhatsApp struct {
 	SelfChatMode     *bool                 `json:"selfChatMode"`
 	RateLimit        *fileRateLimit        `json:"rateLimit"`
 	StaleAfter       *Duration             `json:"staleAfter"`
+	MaxMessageChars  *int                  `json:"maxMessageChars"`
+	InboxRetention   *Duration             `json:"inboxRetention"`
+	RejectCalls      *bool                 `json:"rejectCalls"`
+	CallReply        *string               `json:"callReply"`
 }
 
 type fileGroup struct {

@@ -103,6 +103,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("file", c.Path),
 		slog.String("chain", strings.Join(chain, " > ")),
 		slog.String("dmPolicy", c.WhatsApp.DMPolicy),
+		slog.Bool("selfChatMode", c.WhatsApp.SelfChatMode),
 		slog.String("compaction", c.Agent.Compaction.Mode),
 		slog.Int("maxHistoryTokens", c.Agent.Compaction.MaxHistoryTokens),
 	}

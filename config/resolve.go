@@ -227,6 +227,9 @@ func (d *decoder) warnings(cfg *Config) []string {
 			out = append(out, fmt.Sprintf("%s refers to ${%s}, which is not set", mv.Path, mv.Var))
 		}
 	}
+	if warn := cfg.WhatsApp.ModeWarning(); warn != "" {
+		out = append(out, warn)
+	}
 	return out
 }
 
@@ -361,17 +364,30 @@ var (
 func (d *decoder) resolveWhatsApp(cfg *Config, ch *fileChannels) {
 	w := &cfg.WhatsApp
 	*w = WhatsApp{
-		DMPolicy: "pairing", GroupPolicy: "allowlist", TextChunkLimit: DefaultTextChunkLimit,
+		GroupPolicy: "allowlist", TextChunkLimit: DefaultTextChunkLimit,
 		SendReadReceipts: true, SelfChatMode: true, StaleAfter: defaultStaleAfter,
-		RateLimit: RateLimit{PerMinute: 6, Burst: 3, OutboundPerMinute: 30, OutboundBurst: 5},
+		RateLimit:       RateLimit{PerMinute: 6, Burst: 3, OutboundPerMinute: 30, OutboundBurst: 5},
+		MaxMessageChars: DefaultMaxMessageChars, CallReply: DefaultCallReply,
 	}
-	if ch == nil || ch.WhatsApp == nil {
-		return
+	fw := &fileWhatsApp{}
+	if ch != nil && ch.WhatsApp != nil {
+		fw = ch.WhatsApp
 	}
-	fw := ch.WhatsApp
 	const p = "channels.whatsapp"
+	if fw.SelfChatMode != nil {
+		w.SelfChatMode = *fw.SelfChatMode
+	}
+	// What a stranger meets follows what the number is. On a personal
+	// number every contact of the owner is a stranger to the bot, so they
+	// must see no sign of it, and the owner takes their own calls; a
+	// dedicated bot number offers pairing and turns calls away.
+	if w.SelfChatMode {
+		w.DMPolicy, w.RejectCalls = "allowlist", false
+	} else {
+		w.DMPolicy, w.RejectCalls = "pairing", true
+	}
 	if fw.DMPolicy != nil {
-		w.DMPolicy = *fw.DMPolicy
+		w.DMPolicy, w.DMPolicySet = *fw.DMPolicy, true
 		if !slices.Contains(dmPolicies, w.DMPolicy) {
 			d.errPath(p+".dmPolicy", "must be one of %s, not %q", strings.Join(dmPolicies, ", "), w.DMPolicy)
 		}
@@ -411,11 +427,34 @@ func (d *decoder) resolveWhatsApp(cfg *Config, ch *fileChannels) {
 	if fw.SendReadReceipts != nil {
 		w.SendReadReceipts = *fw.SendReadReceipts
 	}
-	if fw.SelfChatMode != nil {
-		w.SelfChatMode = *fw.SelfChatMode
-	}
 	if fw.StaleAfter != nil {
 		w.StaleAfter = fw.StaleAfter.Std()
+	}
+	if fw.MaxMessageChars != nil {
+		w.MaxMessageChars = *fw.MaxMessageChars
+		if w.MaxMessageChars < 500 || w.MaxMessageChars > 1_000_000 {
+			d.errPath(p+".maxMessageChars", "must be between 500 and 1000000 characters, got %d", w.MaxMessageChars)
+		}
+	}
+	// A finished message must be remembered at least as long as it would
+	// still be answered: one WhatsApp delivers again after its row is
+	// gone is then skipped as stale rather than answered twice.
+	w.InboxRetention = max(defaultInboxRetention, w.StaleAfter)
+	if fw.InboxRetention != nil {
+		w.InboxRetention = fw.InboxRetention.Std()
+		switch {
+		case w.InboxRetention < minInboxRetention:
+			d.errPath(p+".inboxRetention", "must be at least %s, got %s: a message WhatsApp delivers again after a reconnect must still be recognised", Duration(minInboxRetention), Duration(w.InboxRetention))
+		case w.InboxRetention < w.StaleAfter:
+			d.errPath(p+".inboxRetention", "must be at least staleAfter (%s), got %s: a message WhatsApp delivers again after %s but within %s would be answered twice",
+				Duration(w.StaleAfter), Duration(w.InboxRetention), Duration(w.InboxRetention), Duration(w.StaleAfter))
+		}
+	}
+	if fw.RejectCalls != nil {
+		w.RejectCalls = *fw.RejectCalls
+	}
+	if fw.CallReply != nil {
+		w.CallReply = *fw.CallReply
 	}
 	if rl := fw.RateLimit; rl != nil {
 		for _, f := range []struct {

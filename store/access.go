@@ -155,14 +155,79 @@ func (s *Store) AccessList(ctx context.Context) ([]AccessEntry, error) {
 
 const pendingCountQuery = `
 SELECT count(*) FROM access
-WHERE state = 'pending' AND (code_expires_at IS NULL OR code_expires_at > ?)`
+WHERE state = 'pending' AND pairing_code <> '' AND code_expires_at > ?`
 
-// PendingCount counts the pending entries whose code has not expired at now;
-// an entry without an expiry time counts.
+// PendingCount counts the pairing codes waiting for approval at now:
+// pending entries holding a code that has not expired. Pending entries
+// without a code (a requester remembered as told that too many were
+// waiting) are not requests and do not count.
 func (s *Store) PendingCount(ctx context.Context, now time.Time) (int, error) {
 	var n int
 	if err := s.db.QueryRowContext(ctx, pendingCountQuery, now.UnixMilli()).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count pending access: %w", err)
 	}
 	return n, nil
+}
+
+// pairingChatPrefix keys, in settings, the chat a pairing request came
+// from, where its requester is told of the approval.
+const pairingChatPrefix = "pairchat:"
+
+// SetPairingChat remembers chatID as the chat number's pairing request
+// came from.
+func (s *Store) SetPairingChat(ctx context.Context, number, chatID string) error {
+	if _, err := s.db.ExecContext(ctx, setSettingQuery, pairingChatPrefix+number, chatID); err != nil {
+		return fmt.Errorf("set pairing chat of %s: %w", number, err)
+	}
+	return nil
+}
+
+// PairingChat returns the chat number's pairing request came from; false
+// if none is remembered.
+func (s *Store) PairingChat(ctx context.Context, number string) (string, bool, error) {
+	var chat string
+	err := s.db.QueryRowContext(ctx, settingQuery, pairingChatPrefix+number).Scan(&chat)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	} else if err != nil {
+		return "", false, fmt.Errorf("get pairing chat of %s: %w", number, err)
+	}
+	return chat, true, nil
+}
+
+const (
+	prunePendingQuery = `
+DELETE FROM access
+WHERE state = 'pending' AND code_expires_at IS NOT NULL
+  AND ((pairing_code <> '' AND code_expires_at <= ?) OR (pairing_code = '' AND code_expires_at <= ?))`
+	// A pairing chat is kept only while its number holds a code.
+	prunePairingChatsQuery = `
+DELETE FROM settings
+WHERE substr(key, 1, ?) = ?
+  AND substr(key, ? + 1) NOT IN (SELECT number FROM access WHERE state = 'pending' AND pairing_code <> '')`
+)
+
+// PrunePending deletes the pending entries that are done with: those
+// holding a code that expired at or before codesBy, and those without a
+// code whose expiry time is at or before othersBy. It also forgets the
+// pairing chats of numbers that no longer hold a code (approved, allowed,
+// blocked or deleted). It returns how many entries it deleted.
+func (s *Store) PrunePending(ctx context.Context, codesBy, othersBy time.Time) (int, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, prunePendingQuery, codesBy.UnixMilli(), othersBy.UnixMilli())
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		p := len(pairingChatPrefix)
+		_, err = tx.ExecContext(ctx, prunePairingChatsQuery, p, pairingChatPrefix, p)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune pending access: %w", err)
+	}
+	return int(n), nil
 }

@@ -76,7 +76,7 @@ func TestPairingCodes(t *testing.T) {
 	entries := []AccessEntry{
 		{Number: "+1001", State: AccessPending, PairingCode: "111111", CodeExpiresAt: t0.Add(time.Minute)},
 		{Number: "+1002", State: AccessPending, PairingCode: "222222", CodeExpiresAt: t0.Add(time.Hour)},
-		{Number: "+1003", State: AccessPending},                                              // no code, no expiry
+		{Number: "+1003", State: AccessPending, CodeExpiresAt: t0.Add(24 * time.Hour)},       // told "too many": no code
 		{Number: "+1004", State: AccessAllowed, PairingCode: "", CodeExpiresAt: time.Time{}}, // not pending
 	}
 	for _, e := range entries {
@@ -89,9 +89,9 @@ func TestPairingCodes(t *testing.T) {
 		now  time.Time
 		want int
 	}{
-		{t0, 3},
-		{t0.Add(time.Minute), 2}, // +1001's code expired at this instant
-		{t0.Add(2 * time.Hour), 1},
+		{t0, 2},
+		{t0.Add(time.Minute), 1}, // +1001's code expired at this instant
+		{t0.Add(2 * time.Hour), 0},
 	}
 	for _, tt := range tests {
 		if got, err := s.PendingCount(ctx, tt.now); got != tt.want || err != nil {
@@ -105,6 +105,54 @@ func TestPairingCodes(t *testing.T) {
 	}
 	if e, ok, _ := s.AccessByCode(ctx, "222222"); !ok || e.Number != "+1002" {
 		t.Errorf("AccessByCode(222222) = %q, %v; want +1002", e.Number, ok)
+	}
+}
+
+// Pruning deletes pending entries that are done with, and the chats of
+// requests no longer holding a code, so the tables stay bounded.
+func TestPrunePending(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTest(t)
+	entries := []AccessEntry{
+		{Number: "+1001", State: AccessPending, PairingCode: "111111", CodeExpiresAt: t0.Add(time.Hour)},     // code expired at t0+1h
+		{Number: "+1002", State: AccessPending, PairingCode: "222222", CodeExpiresAt: t0.Add(3 * time.Hour)}, // code expires later
+		{Number: "+1003", State: AccessPending, CodeExpiresAt: t0.Add(time.Hour)},                            // told, quiet until t0+1h
+		{Number: "+1004", State: AccessPending, CodeExpiresAt: t0.Add(5 * time.Hour)},                        // told, quiet until t0+5h
+		{Number: "+1005", State: AccessPending},                                                              // no expiry: kept
+		{Number: "+1006", State: AccessAllowed},
+		{Number: "+1007", State: AccessBlocked},
+	}
+	for _, e := range entries {
+		if err := s.SetAccess(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetPairingChat(ctx, e.Number, "chat"+e.Number); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SetSetting(ctx, "pairchatter", "unrelated"); err != nil {
+		t.Fatal(err)
+	}
+	// Codes that expired by t0+2h, notices whose quiet ended by t0+4h.
+	n, err := s.PrunePending(ctx, t0.Add(2*time.Hour), t0.Add(4*time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("PrunePending = %d, %v; want 2 deleted", n, err)
+	}
+	list, _ := s.AccessList(ctx)
+	var left []string
+	for _, e := range list {
+		left = append(left, e.Number)
+	}
+	if diff := cmp.Diff([]string{"+1002", "+1004", "+1005", "+1006", "+1007"}, left); diff != "" {
+		t.Errorf("entries left (-want +got):\n%s", diff)
+	}
+	for number, want := range map[string]bool{"+1001": false, "+1002": true, "+1003": false, "+1004": false, "+1006": false} {
+		if chat, ok, err := s.PairingChat(ctx, number); ok != want || err != nil || (ok && chat != "chat"+number) {
+			t.Errorf("PairingChat(%s) = %q, %v, %v; want kept: %v", number, chat, ok, err, want)
+		}
+	}
+	if v, ok, _ := s.Setting(ctx, "pairchatter"); !ok || v != "unrelated" {
+		t.Errorf("an unrelated setting was pruned: %q, %v", v, ok)
 	}
 }
 

@@ -7,8 +7,10 @@
 // the owner (an admin); numbers in admins, and numbers approved as admins,
 // are admins; allowFrom and approved numbers are users; a blocked number is
 // ignored unless the config makes it an admin. Unknown senders get a
-// pairing code under dmPolicy "pairing" and nothing otherwise. Groups are
-// off unless listed, and then only messages addressed to the bot count.
+// pairing code under dmPolicy "pairing" (one at a time each, a limited
+// number at once, see RequestPairing) and nothing otherwise. Groups are
+// off unless listed, and then only messages addressed to the bot count,
+// from people allowed in DMs or listed in groupAllowFrom.
 package access
 
 import (
@@ -54,12 +56,21 @@ type Sender struct {
 }
 
 // Pairing codes: 8 characters with no look-alikes (0/O, 1/I/L), valid for
-// an hour, at most three waiting at once.
+// an hour. One number holds at most one code at a time, and at most
+// MaxPending wait at once.
 const (
 	pairingAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 	pairingLength   = 8
 	PairingTTL      = time.Hour
-	MaxPending      = 3
+	MaxPending      = 10
+	// PairingCooldown is how long a number whose code expired unapproved
+	// waits before it can get another, so one number cannot keep asking
+	// the owner; it is also how long a requester told that too many
+	// requests are waiting is not told again.
+	PairingCooldown = 24 * time.Hour
+	// pruneEvery is how often RequestPairing clears out pairing entries
+	// that are done with.
+	pruneEvery = time.Hour
 )
 
 // Why RequestPairing did or did not issue a code, for the inbox and logs.
@@ -67,7 +78,28 @@ const (
 	ReasonCodeSent = "pairing code sent"
 	ReasonWaiting  = "awaiting pairing approval"
 	ReasonTooMany  = "too many pairing requests waiting"
+	ReasonCooling  = "pairing code expired unapproved; no new one yet"
+	ReasonKnown    = "already on the access list"
 )
+
+// Request is RequestPairing's answer to one message from an unknown
+// sender: what to tell whom. The bridge sends TellRequester, when it is
+// not "", to the chat the message came from, and TellOwner, when it is
+// not "", to the owner; it records Reason. Nobody is dropped silently: a
+// requester who gets no code is told why once (too many waiting), or
+// already knows (their code is waiting, or expired unapproved).
+type Request struct {
+	Code    string    // the new pairing code; "" when none was issued
+	Expires time.Time // when Code stops working; zero without a code
+	Reason  string    // one of the Reason constants
+	// TellRequester is the text for the requester: their code, or that
+	// too many requests are waiting (once per PairingCooldown); "" means
+	// say nothing.
+	TellRequester string
+	// TellOwner is the text for the owner when a code was issued: who
+	// asked and how to approve them; "" otherwise.
+	TellOwner string
+}
 
 // ErrBadCode is returned for a pairing code that is unknown or expired.
 var ErrBadCode = errors.New("no pairing request has that code (it may have expired: codes last an hour)")
@@ -79,7 +111,8 @@ type Policy struct {
 	store *store.Store
 	now   func() time.Time
 
-	pairMu sync.Mutex // serialises pairing: check the cap, then mint
+	pairMu    sync.Mutex // serialises changes: check the caps, then mint
+	lastPrune time.Time  // guarded by pairMu
 }
 
 // New returns the policy of cfg over the access list in st; now is the
@@ -149,7 +182,10 @@ func (p *Policy) entry(ctx context.Context, number string) (store.AccessEntry, b
 
 // groupAllows: groups are off unless listed (or groupPolicy "open"), and
 // then only messages that mention the bot or reply to it count, from
-// senders groupAllowFrom admits.
+// senders allowed in DMs (allowed: allowFrom, admins, approved numbers) or
+// listed in groupAllowFrom. Being in a group with the bot is no
+// introduction: "*" in groupAllowFrom is the only way to let every member
+// in.
 func (p *Policy) groupAllows(s Sender, number string, allowed bool) bool {
 	w := p.cfg
 	g, listedGroup := w.Groups[s.Chat]
@@ -171,10 +207,7 @@ func (p *Policy) groupAllows(s Sender, number string, allowed bool) bool {
 	if g.RequireMention && !s.Addressed {
 		return false
 	}
-	if len(w.GroupAllowFrom) > 0 && !listed(w.GroupAllowFrom, number) && !allowed {
-		return false
-	}
-	return true
+	return allowed || listed(w.GroupAllowFrom, number)
 }
 
 func listed(list []string, number string) bool {
@@ -230,6 +263,10 @@ func (p *Policy) set(ctx context.Context, typed string, change func(e *store.Acc
 	if err != nil {
 		return store.AccessEntry{}, err
 	}
+	// One change at a time, so that a pairing request read just before
+	// cannot turn the number back into a request.
+	p.pairMu.Lock()
+	defer p.pairMu.Unlock()
 	entry, _, err := p.store.Access(ctx, number)
 	if err != nil {
 		return store.AccessEntry{}, err
@@ -248,44 +285,101 @@ func (p *Policy) set(ctx context.Context, typed string, change func(e *store.Acc
 func (p *Policy) ConfigAdmin(number string) bool { return slices.Contains(p.cfg.Admins, number) }
 
 // RequestPairing answers an unknown sender's message under dmPolicy
-// "pairing": it issues a code an admin can approve, remembering chatID to
-// tell the sender when approved. code is "" when none is issued, and
-// reason says why: a code of theirs is still waiting, or too many are
-// (repeated messages do not mint codes).
-func (p *Policy) RequestPairing(ctx context.Context, number, chatID string) (code, reason string, err error) {
+// "pairing", remembering chatID to tell them when they are approved. A
+// number gets a code unless one of theirs is waiting (silence: they have
+// it), theirs expired unapproved less than PairingCooldown ago (silence:
+// the owner did not answer), or MaxPending codes are waiting (they are
+// told so once per PairingCooldown). The state it keeps is one access
+// entry per number that got a code or was told, cleared by Prune.
+func (p *Policy) RequestPairing(ctx context.Context, number, chatID string) (Request, error) {
 	// Chats run in parallel: the count and the new code must be one step,
 	// or a flood of new senders gets past the cap.
 	p.pairMu.Lock()
 	defer p.pairMu.Unlock()
 	now := p.now()
+	if now.Sub(p.lastPrune) >= pruneEvery {
+		if _, err := p.prune(ctx, now); err != nil {
+			return Request{}, err
+		}
+	}
 	entry, known, err := p.entry(ctx, number)
 	if err != nil {
-		return "", "", err
+		return Request{}, err
 	}
-	if known && entry.State == store.AccessPending && now.Before(entry.CodeExpiresAt) {
-		return "", ReasonWaiting, nil
+	if known && entry.State != store.AccessPending {
+		// Allowed or blocked since the message was judged: not a stranger.
+		return Request{Reason: ReasonKnown}, nil
+	}
+	hasCode := known && entry.PairingCode != ""
+	switch {
+	case hasCode && now.Before(entry.CodeExpiresAt):
+		return Request{Reason: ReasonWaiting}, nil
+	case hasCode && now.Before(entry.CodeExpiresAt.Add(PairingCooldown)):
+		return Request{Reason: ReasonCooling}, nil
 	}
 	n, err := p.store.PendingCount(ctx, now)
 	if err != nil {
-		return "", "", fmt.Errorf("count pairing requests: %w", err)
+		return Request{}, fmt.Errorf("count pairing requests: %w", err)
 	}
 	if n >= MaxPending {
-		return "", ReasonTooMany, nil
+		// A pending entry without a code, expiring when they may be told
+		// again, remembers that they were told.
+		if known && !hasCode && now.Before(entry.CodeExpiresAt) {
+			return Request{Reason: ReasonTooMany}, nil
+		}
+		told := store.AccessEntry{Number: number, State: store.AccessPending, CodeExpiresAt: now.Add(PairingCooldown)}
+		if err := p.store.SetAccess(ctx, told); err != nil {
+			return Request{}, fmt.Errorf("save pairing request: %w", err)
+		}
+		return Request{Reason: ReasonTooMany, TellRequester: tooManyText}, nil
 	}
+	expires := now.Add(PairingTTL)
+	var code string
 	for range 5 {
 		code = newPairingCode()
-		err = p.store.SetAccess(ctx, store.AccessEntry{Number: number, State: store.AccessPending, PairingCode: code, CodeExpiresAt: now.Add(PairingTTL)})
+		err = p.store.SetAccess(ctx, store.AccessEntry{Number: number, State: store.AccessPending, PairingCode: code, CodeExpiresAt: expires})
 		if !errors.Is(err, store.ErrPairingCodeInUse) {
 			break
 		}
 	}
 	if err != nil {
-		return "", "", fmt.Errorf("save pairing code: %w", err)
+		return Request{}, fmt.Errorf("save pairing code: %w", err)
 	}
-	if err := p.store.SetSetting(ctx, pairChatKey(number), chatID); err != nil {
-		return "", "", fmt.Errorf("save pairing chat: %w", err)
+	if err := p.store.SetPairingChat(ctx, number, chatID); err != nil {
+		return Request{}, fmt.Errorf("save pairing chat: %w", err)
 	}
-	return code, ReasonCodeSent, nil
+	return Request{
+		Code: code, Expires: expires, Reason: ReasonCodeSent,
+		TellRequester: fmt.Sprintf(codeText, code),
+		TellOwner:     fmt.Sprintf(ownerText, number, code),
+	}, nil
+}
+
+// What RequestPairing has the bridge say.
+const (
+	codeText    = "Hi! This is a private assistant. To talk to it, ask its owner to approve this code:\n\n**%s**\n\nThe code is valid for one hour."
+	ownerText   = "%s wants to talk to the bot: /pair approve %s (valid for one hour)"
+	tooManyText = "Hi! This is a private assistant. Its owner has too many requests waiting right now, so no code could be given. Please try again later."
+)
+
+// Prune deletes the pairing entries that are done with: numbers whose
+// code expired more than PairingCooldown ago, and numbers told that too
+// many requests were waiting whose PairingCooldown has passed. It
+// returns how many it deleted. RequestPairing also prunes, at most once
+// an hour, so a flood of requesters leaves no lasting rows.
+func (p *Policy) Prune(ctx context.Context) (int, error) {
+	p.pairMu.Lock()
+	defer p.pairMu.Unlock()
+	return p.prune(ctx, p.now())
+}
+
+func (p *Policy) prune(ctx context.Context, now time.Time) (int, error) {
+	n, err := p.store.PrunePending(ctx, now.Add(-PairingCooldown), now)
+	if err != nil {
+		return 0, err
+	}
+	p.lastPrune = now
+	return n, nil
 }
 
 // Pending lists the pairing requests still waiting, by number.
@@ -295,39 +389,55 @@ func (p *Policy) Pending(ctx context.Context) ([]store.AccessEntry, error) {
 		return nil, err
 	}
 	now := p.now()
+	return slices.DeleteFunc(entries, func(e store.AccessEntry) bool { return !waiting(e, now) }), nil
+}
+
+// List is every number allowed or blocked, and the pairing requests still
+// waiting, by number. Pending entries that hold no waiting code (an
+// expired code, a requester told that too many were waiting) only pace
+// pairing and are left out.
+func (p *Policy) List(ctx context.Context) ([]store.AccessEntry, error) {
+	entries, err := p.store.AccessList(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := p.now()
 	return slices.DeleteFunc(entries, func(e store.AccessEntry) bool {
-		return e.State != store.AccessPending || !now.Before(e.CodeExpiresAt)
+		return e.State == store.AccessPending && !waiting(e, now)
 	}), nil
 }
 
-// List is every number on the access list, by number.
-func (p *Policy) List(ctx context.Context) ([]store.AccessEntry, error) {
-	return p.store.AccessList(ctx)
+// waiting reports whether e is a pairing request whose code can still be
+// approved at now.
+func waiting(e store.AccessEntry, now time.Time) bool {
+	return e.State == store.AccessPending && e.PairingCode != "" && now.Before(e.CodeExpiresAt)
 }
 
 // Approve allows the number that asked for code, as an admin if asked. It
 // returns the number and the chat the request came from ("" if unknown),
 // where the sender can be told.
 func (p *Policy) Approve(ctx context.Context, code string, admin bool) (number, chatID string, err error) {
+	p.pairMu.Lock()
+	defer p.pairMu.Unlock()
 	entry, ok, err := p.store.AccessByCode(ctx, strings.ToUpper(strings.TrimSpace(code)))
 	if err != nil {
 		return "", "", err
 	}
-	if !ok || entry.State != store.AccessPending || !p.now().Before(entry.CodeExpiresAt) {
+	if !ok || !waiting(entry, p.now()) {
 		return "", "", ErrBadCode
 	}
+	// Read the chat while the entry still holds its code: Prune forgets
+	// the chats of numbers that do not.
+	chatID, _, chatErr := p.store.PairingChat(ctx, entry.Number)
 	entry.State, entry.PairingCode, entry.CodeExpiresAt, entry.Admin = store.AccessAllowed, "", time.Time{}, admin
 	if err := p.store.SetAccess(ctx, entry); err != nil {
 		return "", "", err
 	}
-	chatID, _, err = p.store.Setting(ctx, pairChatKey(entry.Number))
-	if err != nil {
-		return entry.Number, "", fmt.Errorf("%s is approved, but the chat to tell them in could not be read: %w", entry.Number, err)
+	if chatErr != nil {
+		return entry.Number, "", fmt.Errorf("%s is approved, but the chat to tell them in could not be read: %w", entry.Number, chatErr)
 	}
 	return entry.Number, chatID, nil
 }
-
-func pairChatKey(number string) string { return "pairchat:" + number }
 
 func newPairingCode() string {
 	b := make([]byte, pairingLength)

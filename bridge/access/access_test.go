@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,7 +40,8 @@ func newPolicy(t *testing.T, whatsapp string) (*Policy, *store.Store, *clock.Man
 	return New(cfg.WhatsApp, st, clk.Now), st, clk
 }
 
-var defaultBlock = fmt.Sprintf(`{ admins: [%q], allowFrom: [%q] }`, owner, friend)
+// defaultBlock is a dedicated bot number, where strangers may ask to pair.
+var defaultBlock = fmt.Sprintf(`{ selfChatMode: false, admins: [%q], allowFrom: [%q] }`, owner, friend)
 
 func decide(t *testing.T, p *Policy, s Sender) Role {
 	t.Helper()
@@ -63,13 +65,20 @@ func TestDecide(t *testing.T) {
 		{"admin from the config", defaultBlock, Sender{Chat: owner, Phone: owner}, Admin},
 		{"allowFrom", defaultBlock, Sender{Chat: friend, Phone: friend}, User},
 		{"stranger under pairing", defaultBlock, Sender{Chat: stranger, Phone: stranger}, Pairing},
+		{"stranger writing to a personal number", fmt.Sprintf(`{ admins: [%q], allowFrom: [%q] }`, owner, friend), Sender{Chat: stranger, Phone: stranger}, Ignore},
+		{"friend writing to a personal number", fmt.Sprintf(`{ admins: [%q], allowFrom: [%q] }`, owner, friend), Sender{Chat: friend, Phone: friend}, User},
 		{"stranger with no number", defaultBlock, Sender{Chat: "x@lid"}, Ignore},
 		{"stranger under allowlist", fmt.Sprintf(`{ dmPolicy: "allowlist", allowFrom: [%q] }`, friend), Sender{Chat: stranger, Phone: stranger}, Ignore},
 		{"anyone under open", `{ dmPolicy: "open", allowFrom: ["*"] }`, Sender{Chat: stranger, Phone: stranger}, User},
 		{"DMs disabled", fmt.Sprintf(`{ dmPolicy: "disabled", allowFrom: [%q] }`, friend), Sender{Chat: friend, Phone: friend}, Ignore},
 		{"unlisted group", defaultBlock, Sender{Chat: group, Phone: friend, Group: true, Addressed: true}, Ignore},
 		{"listed group, not addressed", fmt.Sprintf(`{ groups: { %q: {} } }`, group), Sender{Chat: group, Phone: stranger, Group: true}, Ignore},
-		{"listed group, addressed", fmt.Sprintf(`{ groups: { %q: {} } }`, group), Sender{Chat: group, Phone: stranger, Group: true, Addressed: true}, User},
+		{"stranger in a listed group mentioning the bot", fmt.Sprintf(`{ groups: { %q: {} } }`, group), Sender{Chat: group, Phone: stranger, Group: true, Addressed: true}, Ignore},
+		{"allowFrom in a listed group mentioning the bot", fmt.Sprintf(`{ allowFrom: [%q], groups: { %q: {} } }`, friend, group), Sender{Chat: group, Phone: friend, Group: true, Addressed: true}, User},
+		{"stranger in a group open to every member", fmt.Sprintf(`{ groups: { %q: {} }, groupAllowFrom: ["*"] }`, group), Sender{Chat: group, Phone: stranger, Group: true, Addressed: true}, User},
+		{"member with no known number, group open to every member", fmt.Sprintf(`{ groups: { %q: {} }, groupAllowFrom: ["*"] }`, group), Sender{Chat: group, Group: true, Addressed: true}, User},
+		{"stranger listed in groupAllowFrom", fmt.Sprintf(`{ groups: { %q: {} }, groupAllowFrom: [%q] }`, group, stranger), Sender{Chat: group, Phone: stranger, Group: true, Addressed: true}, User},
+		{"stranger in a group under groupPolicy open", `{ groupPolicy: "open" }`, Sender{Chat: group, Phone: stranger, Group: true, Addressed: true}, Ignore},
 		{"admin in a listed group", fmt.Sprintf(`{ admins: [%q], groups: { %q: {} } }`, owner, group), Sender{Chat: group, Phone: owner, Group: true, Addressed: true}, Admin},
 		{"groupAllowFrom keeps others out", fmt.Sprintf(`{ groups: { "*": {} }, groupAllowFrom: [%q] }`, friend), Sender{Chat: group, Phone: stranger, Group: true, Addressed: true}, Ignore},
 	}
@@ -80,6 +89,43 @@ func TestDecide(t *testing.T) {
 				t.Errorf("Decide(%+v) = %v; want %v", tt.sender, got, tt.want)
 			}
 		})
+	}
+}
+
+// A number approved for DMs, by pairing or from the shell, may also talk
+// to the bot in the groups it answers in; being blocked keeps it out.
+func TestGroupsFollowWhoIsAllowedInDMs(t *testing.T) {
+	const group = "120363000000000001@g.us"
+	p, _, _ := newPolicy(t, fmt.Sprintf(`{ selfChatMode: false, groups: { %q: {} } }`, group))
+	ctx := context.Background()
+	inGroup := Sender{Chat: group, Phone: stranger, Group: true, Addressed: true}
+	if got := decide(t, p, inGroup); got != Ignore {
+		t.Fatalf("a stranger in the group: %v; want Ignore", got)
+	}
+	req, err := p.RequestPairing(ctx, stranger, "chat-of-stranger")
+	if err != nil || req.Code == "" {
+		t.Fatalf("RequestPairing = %+v, %v", req, err)
+	}
+	if got := decide(t, p, inGroup); got != Ignore {
+		t.Errorf("a stranger with a code waiting, in the group: %v; want Ignore", got)
+	}
+	if _, _, err := p.Approve(ctx, req.Code, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := decide(t, p, inGroup); got != User {
+		t.Errorf("an approved number in the group: %v; want User", got)
+	}
+	if _, err := p.Deny(ctx, stranger); err != nil {
+		t.Fatal(err)
+	}
+	if got := decide(t, p, inGroup); got != Ignore {
+		t.Errorf("a denied number in the group: %v; want Ignore", got)
+	}
+	if _, err := p.Allow(ctx, stranger, MakeAdmin); err != nil {
+		t.Fatal(err)
+	}
+	if got := decide(t, p, inGroup); got != Admin {
+		t.Errorf("a number allowed as an admin, in the group: %v; want Admin", got)
 	}
 }
 
@@ -133,19 +179,27 @@ func TestDenyBlocksAndDemotes(t *testing.T) {
 }
 
 func TestPairingRequestAndApproval(t *testing.T) {
-	p, _, clk := newPolicy(t, defaultBlock)
+	p, _, _ := newPolicy(t, defaultBlock)
 	ctx := context.Background()
-	code, reason, err := p.RequestPairing(ctx, stranger, "chat-of-stranger")
-	if err != nil || len(code) != 8 || reason != ReasonCodeSent {
-		t.Fatalf("RequestPairing = %q, %q, %v; want an 8-character code", code, reason, err)
+	req, err := p.RequestPairing(ctx, stranger, "chat-of-stranger")
+	if err != nil || len(req.Code) != 8 || req.Reason != ReasonCodeSent {
+		t.Fatalf("RequestPairing = %+v, %v; want an 8-character code", req, err)
 	}
-	if again, reason, _ := p.RequestPairing(ctx, stranger, "chat-of-stranger"); again != "" || reason != ReasonWaiting {
-		t.Errorf("a second request while one waits = %q, %q; want no new code", again, reason)
+	code := req.Code
+	if !strings.Contains(req.TellRequester, "**"+code+"**") || !strings.Contains(req.TellRequester, "one hour") {
+		t.Errorf("the requester is told %q; want the code and how long it lasts", req.TellRequester)
+	}
+	if want := stranger + " wants to talk to the bot: /pair approve " + code + " (valid for one hour)"; req.TellOwner != want {
+		t.Errorf("the owner is told %q; want %q", req.TellOwner, want)
+	}
+	// The requester has their code: more messages get nothing new.
+	if again, _ := p.RequestPairing(ctx, stranger, "chat-of-stranger"); again != (Request{Reason: ReasonWaiting}) {
+		t.Errorf("a second request while one waits = %+v; want silence", again)
 	}
 	if pending, _ := p.Pending(ctx); len(pending) != 1 || pending[0].PairingCode != code {
 		t.Errorf("Pending = %+v; want the one code", pending)
 	}
-	number, chat, err := p.Approve(ctx, " "+code[:4]+code[4:]+" ", true)
+	number, chat, err := p.Approve(ctx, " "+strings.ToLower(code)+" ", true)
 	if err != nil || number != stranger || chat != "chat-of-stranger" {
 		t.Fatalf("Approve = %q, %q, %v; want the number and the chat to tell", number, chat, err)
 	}
@@ -155,20 +209,155 @@ func TestPairingRequestAndApproval(t *testing.T) {
 	if _, _, err := p.Approve(ctx, code, false); !errors.Is(err, ErrBadCode) {
 		t.Errorf("approving a used code: %v; want ErrBadCode", err)
 	}
-
-	// At most MaxPending wait at once; an hour later they have expired.
-	for i := range MaxPending + 1 {
-		code, reason, _ := p.RequestPairing(ctx, fmt.Sprintf("+1555000010%d", i), "c")
-		if (i < MaxPending) != (code != "") {
-			t.Errorf("request %d: code %q (%s); want codes for the first %d only", i, code, reason, MaxPending)
-		}
+	if again, _ := p.RequestPairing(ctx, stranger, "chat-of-stranger"); again.Code != "" || again.TellRequester != "" {
+		t.Errorf("RequestPairing for an approved number = %+v; want nothing, and no demotion", again)
 	}
-	first, _ := p.Pending(ctx)
-	clk.Advance(PairingTTL + time.Minute)
-	if _, _, err := p.Approve(ctx, first[0].PairingCode, false); !errors.Is(err, ErrBadCode) {
+	if got := decide(t, p, Sender{Chat: stranger, Phone: stranger}); got != Admin {
+		t.Errorf("after a stray pairing request: %v; want still Admin", got)
+	}
+}
+
+// A code that expires unapproved is not replaced at once: one number
+// cannot keep asking the owner. The owner can still let them in.
+func TestPairingCooldown(t *testing.T) {
+	p, _, clk := newPolicy(t, defaultBlock)
+	ctx := context.Background()
+	first, _ := p.RequestPairing(ctx, stranger, "c")
+	clk.Advance(PairingTTL)
+	if _, _, err := p.Approve(ctx, first.Code, false); !errors.Is(err, ErrBadCode) {
 		t.Errorf("approving an expired code: %v; want ErrBadCode", err)
 	}
-	if code, _, _ := p.RequestPairing(ctx, "+15550000109", "c"); code == "" {
-		t.Error("after the codes expired a new sender got no code")
+	if req, _ := p.RequestPairing(ctx, stranger, "c"); req != (Request{Reason: ReasonCooling}) {
+		t.Errorf("asking again right after the code expired = %+v; want silence", req)
+	}
+	if pending, _ := p.Pending(ctx); len(pending) != 0 {
+		t.Errorf("Pending = %+v; want none", pending)
+	}
+	if list, _ := p.List(ctx); len(list) != 0 {
+		t.Errorf("List = %+v; want no entry for an expired request", list)
+	}
+	clk.Advance(PairingCooldown - time.Minute)
+	if req, _ := p.RequestPairing(ctx, stranger, "c"); req.Code != "" {
+		t.Errorf("asking again a minute before the cooldown ends = %+v; want no code", req)
+	}
+	clk.Advance(time.Minute)
+	second, _ := p.RequestPairing(ctx, stranger, "c")
+	if second.Code == "" || second.Code == first.Code || second.TellOwner == "" {
+		t.Fatalf("asking again after the cooldown = %+v; want a new code, and the owner told", second)
+	}
+	clk.Advance(PairingTTL)
+	if _, err := p.Allow(ctx, stranger, KeepAdmin); err != nil {
+		t.Fatal(err)
+	}
+	if got := decide(t, p, Sender{Chat: stranger, Phone: stranger}); got != User {
+		t.Errorf("allowed by the owner while cooling down: %v; want User", got)
+	}
+}
+
+// A flood of new numbers gets MaxPending codes; everyone else is told once
+// that too many requests are waiting, and not again; nobody blocks the
+// rest for long, and the state left behind is pruned.
+func TestPairingFlood(t *testing.T) {
+	p, st, clk := newPolicy(t, defaultBlock)
+	ctx := context.Background()
+	const n = 1000
+	number := func(i int) string { return fmt.Sprintf("+1555%07d", i) }
+	rows := func() int {
+		t.Helper()
+		var n int
+		if err := st.DB().QueryRow(`SELECT count(*) FROM access`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	var codes, told []int
+	for i := range n {
+		req, err := p.RequestPairing(ctx, number(i), "c")
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case req.Code != "" && req.TellOwner != "":
+			codes = append(codes, i)
+		case req.Reason == ReasonTooMany && strings.Contains(req.TellRequester, "too many requests waiting"):
+			told = append(told, i)
+		default:
+			t.Fatalf("request %d = %+v; want a code, or being told that too many are waiting", i, req)
+		}
+	}
+	if len(codes) != MaxPending || len(told) != n-MaxPending {
+		t.Fatalf("%d codes and %d told; want %d codes, everyone else told", len(codes), len(told), MaxPending)
+	}
+	if got := rows(); got != n {
+		t.Errorf("%d access rows after %d requesters; want one each", got, n)
+	}
+	// Everyone writes again: nobody gets a new code or another message.
+	clk.Advance(time.Minute)
+	for i := range n {
+		if req, _ := p.RequestPairing(ctx, number(i), "c"); req.Code != "" || req.TellRequester != "" || req.TellOwner != "" {
+			t.Fatalf("request %d again = %+v; want silence", i, req)
+		}
+	}
+	if got := rows(); got != n {
+		t.Errorf("%d access rows after everyone wrote again; want still %d", got, n)
+	}
+	// When the codes expire there is room again, also for one who was
+	// told there was none; those whose codes expired wait their turn.
+	clk.Advance(PairingTTL)
+	if req, _ := p.RequestPairing(ctx, number(told[0]), "c"); req.Code == "" {
+		t.Errorf("a requester told there was no room, once there is: %+v; want a code", req)
+	}
+	if req, _ := p.RequestPairing(ctx, "+15559999999", "c"); req.Code == "" {
+		t.Errorf("a new requester once there is room: %+v; want a code", req)
+	}
+	if req, _ := p.RequestPairing(ctx, number(codes[0]), "c"); req.Code != "" {
+		t.Errorf("a requester whose code expired unapproved: %+v; want no new code yet", req)
+	}
+	// Once the notices' quiet period is over their rows go, with no one
+	// but the next requester calling for it; the expired codes' rows go
+	// when their cooldown ends.
+	clk.Advance(PairingCooldown - PairingTTL)
+	if req, _ := p.RequestPairing(ctx, "+15558888888", "c"); req.Code == "" {
+		t.Errorf("a requester a day later: %+v; want a code", req)
+	}
+	if got := rows(); got != MaxPending+3 {
+		t.Errorf("%d access rows a day later; want %d (the codes still cooling down, and the new one)", got, MaxPending+3)
+	}
+	clk.Advance(2 * PairingTTL)
+	if _, err := p.Prune(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := rows(); got != 1 {
+		t.Errorf("%d access rows once the flood's cooldowns ended; want only the later requester's", got)
+	}
+	var chats int
+	st.DB().QueryRow(`SELECT count(*) FROM settings WHERE key LIKE 'pairchat:%'`).Scan(&chats)
+	if chats != 1 {
+		t.Errorf("%d pairing chats left; want only the later requester's", chats)
+	}
+}
+
+// Chats run in parallel: the cap holds when requests race.
+func TestPairingCapUnderConcurrency(t *testing.T) {
+	p, _, _ := newPolicy(t, defaultBlock)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codes := 0
+	for i := range 4 * MaxPending {
+		wg.Go(func() {
+			req, err := p.RequestPairing(ctx, fmt.Sprintf("+1555000%04d", i), "c")
+			if err != nil {
+				t.Error(err)
+			}
+			if req.Code != "" {
+				mu.Lock()
+				codes++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if codes != MaxPending {
+		t.Errorf("%d codes issued to %d racing requesters; want %d", codes, 4*MaxPending, MaxPending)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -75,7 +76,11 @@ func printSetup(w io.Writer, cfg *config.Config, path, database string) {
 	if admins == "" {
 		admins = "none (the linked account's self-chat is always admin)"
 	}
-	fmt.Fprintf(w, "\nwhatsapp:  dmPolicy %s, groupPolicy %s, admins %s\n", wa.DMPolicy, wa.GroupPolicy, admins)
+	fmt.Fprintf(w, "\nwhatsapp:  %s\n", wa.Mode())
+	fmt.Fprintf(w, "admins:    %s\n", admins)
+	fmt.Fprintf(w, "groups:    %s\n", describeGroups(wa))
+	fmt.Fprintf(w, "calls:     %s\n", describeCalls(wa))
+	fmt.Fprintf(w, "messages:  at most %d characters in; finished ones kept %s\n", wa.MaxMessageChars, config.Duration(wa.InboxRetention))
 	fmt.Fprintf(w, "history:   compaction %s, at most %d tokens of history\n", cfg.Agent.Compaction.Mode, cfg.Agent.Compaction.MaxHistoryTokens)
 
 	if len(cfg.Warnings) > 0 {
@@ -85,6 +90,42 @@ func printSetup(w io.Writer, cfg *config.Config, path, database string) {
 		}
 	}
 	fmt.Fprintf(w, "\nok\n")
+}
+
+// describeGroups says which groups the bot answers in and who in them.
+func describeGroups(wa config.WhatsApp) string {
+	_, everyGroup := wa.Groups["*"]
+	var where string
+	switch {
+	case wa.GroupPolicy == "disabled":
+		return "off (groupPolicy disabled)"
+	case wa.GroupPolicy == "open":
+		where = "every group the number is in (groupPolicy open)"
+	case len(wa.Groups) == 0:
+		return "off: none listed in groups (groupPolicy allowlist)"
+	case everyGroup:
+		where = `every group the number is in (groups "*")`
+	default:
+		where = fmt.Sprintf("%d listed (groupPolicy allowlist)", len(wa.Groups))
+	}
+	switch {
+	case slices.Contains(wa.GroupAllowFrom, "*"):
+		return where + `; any member may talk to it (groupAllowFrom "*")`
+	case len(wa.GroupAllowFrom) > 0:
+		return where + fmt.Sprintf("; members allowed in DMs or listed in groupAllowFrom (%d) may talk to it", len(wa.GroupAllowFrom))
+	}
+	return where + "; only members allowed in DMs may talk to it (no groupAllowFrom)"
+}
+
+// describeCalls says what happens to a WhatsApp call.
+func describeCalls(wa config.WhatsApp) string {
+	switch {
+	case !wa.RejectCalls:
+		return "not rejected (rejectCalls false): they ring as usual"
+	case wa.CallReply == "":
+		return "rejected, with no text"
+	}
+	return fmt.Sprintf("rejected, and the caller is sent %q", wa.CallReply)
 }
 
 func describeModel(m *config.Model) string {
