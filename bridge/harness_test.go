@@ -114,7 +114,8 @@ func newHarness(t testing.TB, whatsapp string) *harness {
 		return agenttest.Reply{Text: echo(r.Body)}
 	})
 	if whatsapp == "" {
-		whatsapp = fmt.Sprintf(`{ admins: [%q], allowFrom: [%q] }`, owner, friend)
+		// A bot number: strangers may ask for pairing.
+		whatsapp = fmt.Sprintf(`{ selfChatMode: false, admins: [%q], allowFrom: [%q] }`, owner, friend)
 	}
 	// Both providers point at one fake; the hosted model id is "m" too.
 	cfg := testConfig(t, srv.URL, srv.URL, whatsapp)

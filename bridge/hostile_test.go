@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"waclaw/agent/agenttest"
+	"waclaw/bridge/access"
+	"waclaw/config"
 	"waclaw/store"
 )
 
@@ -79,18 +81,25 @@ func bigText(n int) string {
 	return sb.String()
 }
 
+// A 1 MB message is never sent to a model (nor, later, to the
+// summariser or a billable fallback): the sender is told it is too long,
+// and the inbox keeps no more than the cap of it.
 func TestHostileHugeMessage(t *testing.T) {
 	h := newHarness(t, "")
-	h.srv.SetResponder(func(agenttest.Request) agenttest.Reply { return agenttest.Reply{Text: "That is a lot of text."} })
 	in := h.dm(friend, bigText(1<<20))
 	h.send(t, in)
 	out := h.ch.to(friend)
-	if len(out) == 0 {
-		t.Fatal("a 1 MB message from an allowed sender got no answer")
+	if len(out) != 1 || !strings.Contains(out[0], "too long") {
+		t.Fatalf("a 1 MB message from an allowed sender got %q; want that it is too long", out)
 	}
 	checkParts(t, h, out)
-	if states := inboxStates(t, h); states[store.InboxDone] != 1 || len(states) != 1 {
-		t.Errorf("inbox states = %v; want the one row done", states)
+	if n := len(modelCalls(h)); n != 0 {
+		t.Errorf("%d model requests for a 1 MB message; want none", n)
+	}
+	var size int
+	h.store.DB().QueryRow(`SELECT length(payload) FROM inbox`).Scan(&size)
+	if states := inboxStates(t, h); states[store.InboxSkipped] != 1 || len(states) != 1 || size > 2*config.DefaultMaxMessageChars {
+		t.Errorf("inbox states = %v, payload %d bytes; want the one row skipped, holding no more than the cap", states, size)
 	}
 }
 
@@ -191,11 +200,11 @@ func TestHostileBurstFromOneSender(t *testing.T) {
 
 // TestHostilePairingFlood sends floods of 500 new senders at once, ten
 // times an hour apart (the codes expire in between): each flood mints
-// exactly three codes. The senders' chats are handled in parallel, so a cap
+// exactly access.MaxPending codes. The senders' chats are handled in parallel, so a cap
 // checked apart from the insert lets a flood through now and then; the
 // rounds make that likely to show.
 func TestHostilePairingFlood(t *testing.T) {
-	h := newHarness(t, "") // dmPolicy "pairing" is the default
+	h := newHarness(t, "") // a bot number: dmPolicy "pairing" by default
 	ctx := context.Background()
 	const rounds, n = 10, 500
 	for round := range rounds {
@@ -221,15 +230,18 @@ func TestHostilePairingFlood(t *testing.T) {
 				}
 			}
 		}
-		if coded != 3 || other != 0 {
-			t.Errorf("flood %d: %d senders got codes and %d other messages; want exactly 3 codes and nothing else", round+1, coded, other)
+		// Everyone is told something, once: a code while there is room,
+		// else that too many requests are waiting.
+		if coded != access.MaxPending || other != n-access.MaxPending {
+			t.Errorf("flood %d: %d senders got codes and %d other messages; want exactly %d codes and one notice to each of the rest",
+				round+1, coded, other, access.MaxPending)
 		}
 		pending, err := h.store.PendingCount(ctx, h.clock.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if pending > 3 {
-			t.Errorf("flood %d: %d pending pairing requests; want at most 3", round+1, pending)
+		if pending > access.MaxPending {
+			t.Errorf("flood %d: %d pending pairing requests; want at most %d", round+1, pending, access.MaxPending)
 		}
 		if states := inboxStates(t, h); states[store.InboxPending] != 0 {
 			t.Errorf("flood %d: inbox states = %v; want none pending", round+1, states)

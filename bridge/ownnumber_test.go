@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"waclaw/agent/agenttest"
+	"waclaw/store"
 )
 
 // On your own number: what the people who write to you see of the bot.
@@ -17,7 +18,7 @@ import (
 // reply, no blue ticks, no typing, and nothing of theirs is stored. The
 // owner sees in /status that they were not answered.
 func TestStrangerLeavesNoTrace(t *testing.T) {
-	h := newHarness(t, fmt.Sprintf(`{ dmPolicy: "allowlist", admins: [%q], allowFrom: [%q] }`, owner, friend))
+	h := newHarness(t, fmt.Sprintf(`{ admins: [%q], allowFrom: [%q] }`, owner, friend)) // selfChatMode: true by default
 	for i := range 20 {
 		h.send(t, h.dm(stranger, fmt.Sprintf("hi mum, it's me %d", i)))
 	}
@@ -157,5 +158,70 @@ func TestDeletedMessage(t *testing.T) {
 	calls := modelCalls(h)
 	if last := string(calls[len(calls)-1].Body); strings.Contains(last, "4321") || strings.Contains(last, "by mistake") {
 		t.Errorf("a deleted message reached the model again:\n%s", last)
+	}
+}
+
+// A message over maxMessageChars never reaches a model, whole or in part:
+// the sender is told, and the inbox holds no more than the cap.
+func TestTooLongMessage(t *testing.T) {
+	h := newHarness(t, fmt.Sprintf(`{ admins: [%q], allowFrom: [%q], maxMessageChars: 1000 }`, owner, friend))
+	long := h.dm(friend, strings.Repeat("ä", 5000))
+	long.QuotedText = strings.Repeat("q", 100000)
+	h.send(t, long)
+	if got := h.last(friend); !strings.Contains(got, "too long") || !strings.Contains(got, "5000") || !strings.Contains(got, "1000") {
+		t.Errorf("the sender was told %q; want that it is too long, with both lengths", got)
+	}
+	if n := len(modelCalls(h)); n != 0 {
+		t.Errorf("%d model requests for a message over the cap; want none", n)
+	}
+	var size int
+	h.store.DB().QueryRow(`SELECT length(payload) FROM inbox`).Scan(&size)
+	if size > 4000 {
+		t.Errorf("the inbox holds %d bytes of a message capped at 1000 characters", size)
+	}
+	h.send(t, h.dm(friend, strings.Repeat("b", 1000)))
+	if got := h.last(friend); !strings.HasPrefix(got, "echo: bbb") {
+		t.Errorf("a message of exactly the cap got %q; want it answered", got)
+	}
+}
+
+// A call from someone the bot answers gets the call reply (once in a
+// while); from a stranger, nothing. Calls are never marked read.
+func TestCallReply(t *testing.T) {
+	h := newHarness(t, fmt.Sprintf(`{ dmPolicy: "pairing", admins: [%q], allowFrom: [%q], callReply: "No calls, please write." }`, owner, friend))
+	h.send(t, h.media(friend, "call"))
+	h.send(t, h.media(stranger, "call"))
+	if got := h.ch.to(friend); !slices.Equal(got, []string{"No calls, please write."}) {
+		t.Errorf("a friend's call got %q", got)
+	}
+	if got := h.ch.to(stranger); len(got) != 0 {
+		t.Errorf("a stranger's call got %q; want nothing", got)
+	}
+	h.ch.mu.Lock()
+	read := len(h.ch.read)
+	h.ch.mu.Unlock()
+	if read != 0 {
+		t.Errorf("%d read receipts for calls; want none", read)
+	}
+
+	quiet := newHarness(t, fmt.Sprintf(`{ allowFrom: [%q], callReply: "" }`, friend))
+	quiet.send(t, quiet.media(friend, "call"))
+	if n := quiet.ch.count(); n != 0 {
+		t.Errorf("with callReply \"\" a call got %d messages; want none", n)
+	}
+}
+
+// Finished inbox rows are pruned after inboxRetention; a waiting one is
+// kept.
+func TestInboxRetention(t *testing.T) {
+	h := newHarness(t, fmt.Sprintf(`{ allowFrom: [%q], inboxRetention: "24h" }`, friend))
+	for i := range 5 {
+		h.send(t, h.dm(friend, fmt.Sprintf("old %d", i)))
+		h.clock.Advance(time.Minute)
+	}
+	h.clock.Advance(25 * time.Hour)
+	h.send(t, h.dm(friend, "new"))
+	if states := inboxStates(t, h); states[store.InboxDone] != 1 || len(states) != 1 {
+		t.Errorf("inbox after a day = %v; want only the new message", states)
 	}
 }

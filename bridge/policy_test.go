@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"waclaw/bridge/access"
 	"waclaw/store"
 )
 
@@ -90,30 +91,45 @@ func TestPairing(t *testing.T) {
 
 func TestPairingCodesExpireAndAreCapped(t *testing.T) {
 	h := newHarness(t, "")
-	for i := range 5 {
-		h.send(t, h.dm(fmt.Sprintf("+1555000010%d", i), "hi"))
+	number := func(i int) string { return fmt.Sprintf("+155500001%02d", i) }
+	for i := range access.MaxPending + 2 {
+		h.send(t, h.dm(number(i), "hi"))
 	}
 	got := 0
-	for i := range 5 {
-		if codeRe.MatchString(h.last(fmt.Sprintf("+1555000010%d", i))) {
+	for i := range access.MaxPending + 2 {
+		if codeRe.MatchString(h.last(number(i))) {
 			got++
 		}
 	}
-	if got != 3 {
-		t.Errorf("%d of 5 new senders got codes; want at most 3 pending", got)
+	if got != access.MaxPending {
+		t.Errorf("%d of %d new senders got codes; want %d", got, access.MaxPending+2, access.MaxPending)
 	}
-	// An hour later the codes have expired: approving fails, a new sender
-	// gets a code, and a returning one gets a fresh code.
-	first := codeRe.FindStringSubmatch(h.last("+15550000100"))[1]
+	late := number(access.MaxPending + 1)
+	if s := h.last(late); !strings.Contains(s, "too many requests") {
+		t.Errorf("a sender over the cap was told %q; want that too many requests are waiting", s)
+	}
+	// An hour later the codes have expired: approving fails; a sender
+	// whose code expired unanswered gets nothing more today; one who was
+	// told to wait gets a code now that there is room.
+	first := codeRe.FindStringSubmatch(h.last(number(0)))[1]
 	h.clock.Advance(61 * time.Minute)
 	h.send(t, h.self("/pair approve "+first))
 	if !strings.Contains(h.last("self"), "expired") {
 		t.Errorf("approving an expired code: %q", h.last("self"))
 	}
-	h.send(t, h.dm("+15550000100", "me again"))
-	again := codeRe.FindStringSubmatch(h.last("+15550000100"))
+	h.send(t, h.dm(number(0), "me again"))
+	if n := len(h.ch.to(number(0))); n != 1 {
+		t.Errorf("a sender whose code expired unanswered got %d messages; want only the first code", n)
+	}
+	h.send(t, h.dm(late, "me again"))
+	if !codeRe.MatchString(h.last(late)) {
+		t.Errorf("a sender told to wait, asking again when there is room, got %q; want a code", h.last(late))
+	}
+	h.clock.Advance(access.PairingCooldown)
+	h.send(t, h.dm(number(0), "one more try"))
+	again := codeRe.FindStringSubmatch(h.last(number(0)))
 	if again == nil || again[1] == first {
-		t.Errorf("returning sender after expiry got %q; want a new code", h.last("+15550000100"))
+		t.Errorf("a day later the sender got %q; want a new code", h.last(number(0)))
 	}
 }
 
@@ -142,10 +158,14 @@ func TestGroups(t *testing.T) {
 	const group = "120363000000000001@g.us"
 	h := newHarness(t, fmt.Sprintf(`{ admins: [%q], allowFrom: [%q], groups: { %q: {} } }`, owner, friend, group))
 	msg := func(text string, mention bool) Inbound {
-		in := h.dm(stranger, text)
+		in := h.dm(friend, text)
 		in.ChatID, in.IsGroup, in.MentionsMe = group, true, mention
 		return in
 	}
+	// A member nobody allowed reaches no model, even mentioning the bot.
+	fromStranger := h.dm(stranger, "@bot answer me")
+	fromStranger.ChatID, fromStranger.IsGroup, fromStranger.MentionsMe = group, true, true
+	h.send(t, fromStranger)
 	h.send(t, msg("chatter among friends", false))
 	if h.ch.count() != 0 {
 		t.Fatal("answered a group message that did not mention the bot")
@@ -169,6 +189,13 @@ func TestGroups(t *testing.T) {
 	h.send(t, other)
 	if len(h.ch.to(other.ChatID)) != 0 {
 		t.Error("answered in a group that is not listed")
+	}
+
+	// groupAllowFrom "*" lets every member of a listed group in.
+	open := newHarness(t, fmt.Sprintf(`{ groupAllowFrom: ["*"], groups: { %q: {} } }`, group))
+	open.send(t, fromStranger)
+	if got := open.ch.to(group); len(got) != 1 {
+		t.Errorf("with groupAllowFrom \"*\" a member's mention got %q; want an answer", got)
 	}
 }
 
