@@ -15,6 +15,7 @@ import (
 func TestAccessFromTheShell(t *testing.T) {
 	lm := agenttest.New(t, agenttest.LMStudio, "minimax-m2.1-gs32")
 	cfg := seedConfig(t, lm.URL, "")
+	botNumber(t, cfg)
 	data := t.TempDir()
 	run := func(input string, args ...string) string {
 		t.Helper()
@@ -87,5 +88,19 @@ func TestAccessAllowKeepsAdmin(t *testing.T) {
 	}
 	if got := waclaw("access", "list"); !userRow.MatchString(got) {
 		t.Errorf("access list after --admin=false:\n%s\nwant +15550000009 allowed, not an admin", got)
+	}
+}
+
+// botNumber makes the config file at path a dedicated bot number's
+// (selfChatMode false), where strangers may ask for pairing.
+func botNumber(t *testing.T, path string) {
+	t.Helper()
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(src), "{", "{ channels: { whatsapp: { selfChatMode: false } },", 1)
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

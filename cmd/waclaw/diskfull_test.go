@@ -94,7 +94,7 @@ func diskFullScenario(t *testing.T, dir string) {
 
 	// A long message, so storing its turn needs new pages; the disk fills
 	// while the model thinks.
-	long := "slow and long " + strings.Repeat("x", 20000)
+	long := "slow and long " + strings.Repeat("x", 15000)
 	write(msg("B", long))
 	<-thinking
 	filler := fill(t, dir)
@@ -102,7 +102,7 @@ func diskFullScenario(t *testing.T, dir string) {
 	if got := replies()[1]; !strings.Contains(got, "the disk of the computer I run on is full") {
 		t.Errorf("second reply %q; want the disk-full notice", got)
 	}
-	write(msg("C", "slow, sent while the disk is full "+strings.Repeat("y", 20000)))
+	write(msg("C", "slow, sent while the disk is full "+strings.Repeat("y", 15000)))
 	for {
 		p.mu.Lock()
 		why, refused := p.refused["C"]
@@ -123,7 +123,7 @@ func diskFullScenario(t *testing.T, dir string) {
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	write(msg("C", "slow, sent while the disk is full "+strings.Repeat("y", 20000))) // delivered again
+	write(msg("C", "slow, sent while the disk is full "+strings.Repeat("y", 15000))) // delivered again
 	p.waitFor(t, "the answers once there is room", func(r, _ int) bool { return r == 4 })
 	stdin.Close()
 	if err := cmd.Wait(); err != nil {
