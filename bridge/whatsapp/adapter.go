@@ -136,17 +136,19 @@ type Adapter struct {
 	handler       Handler
 	handlerID     uint32
 	state         State
-	changed       chan struct{} // closed and replaced on every state change
-	done          chan struct{} // closed on a permanent stop
-	presenceSent  bool          // "available" sent on this connection
+	changed       chan struct{}  // closed and replaced on every state change
+	done          chan struct{}  // closed on a permanent stop
+	presence      types.Presence // last presence sent on this connection, "" for none
 	reconnecting  bool
 	failures      int // consecutive connect failures
 	outdatedTried bool
-	msgs          *recent[quoteRef] // inbound messages by id, for quoting
-	timers        map[string]uint32 // disappearing timer by chat, seconds
-	typing        map[string]context.CancelFunc
+	msgs          *recent[quoteRef]      // inbound messages by id, for quoting
+	timers        map[string]uint32      // disappearing timer by chat, seconds
+	typing        map[string]*typingChat // chats showing "typing"
 
-	typingMu sync.Mutex // orders a refresh against the "paused" that ends it
+	typingMu sync.Mutex // orders every presence and chat-state sent (presence.go)
+	// newTicker makes the typing refresh's ticker; tests tick by hand.
+	newTicker func(d time.Duration) (<-chan time.Time, func())
 }
 
 // quoteRef is what a reply needs to quote an inbound message.
@@ -188,7 +190,8 @@ func NewWithClient(c Client, opts Options) *Adapter {
 		done:       make(chan struct{}),
 		msgs:       newRecent[quoteRef](2048),
 		timers:     map[string]uint32{},
-		typing:     map[string]context.CancelFunc{},
+		typing:     map[string]*typingChat{},
+		newTicker:  timeTicker,
 	}
 	if a.log == nil {
 		a.log = slog.Default()
@@ -245,8 +248,8 @@ func (a *Adapter) Connect() error {
 func (a *Adapter) Close() {
 	a.cancel()
 	a.mu.Lock()
-	for chat, stop := range a.typing {
-		stop()
+	for chat, tc := range a.typing {
+		tc.stop()
 		delete(a.typing, chat)
 	}
 	a.mu.Unlock()

@@ -14,9 +14,6 @@ import (
 	"waclaw/bridge/whatsapp/markup"
 )
 
-// typingMax ends a typing indicator nobody turned off.
-const typingMax = 10 * time.Minute
-
 // DefaultTextChunkLimit is the longest message the adapter sends when
 // Options.TextChunkLimit is not set.
 const DefaultTextChunkLimit = 4000
@@ -99,58 +96,6 @@ func retryable(ctx context.Context, err error) bool {
 		}
 	}
 	return true
-}
-
-// Typing shows "typing..." in a chat, refreshed every
-// Options.TypingRefresh until it is turned off (or typingMax passes), or
-// clears it.
-func (a *Adapter) Typing(ctx context.Context, chatID string, on bool) error {
-	to, err := chatJID(chatID)
-	if err != nil {
-		return fmt.Errorf("typing: %w", err)
-	}
-	a.typingMu.Lock()
-	defer a.typingMu.Unlock()
-	a.mu.Lock()
-	stop := a.typing[chatID]
-	delete(a.typing, chatID)
-	a.mu.Unlock()
-	if stop != nil {
-		stop()
-	}
-	if !on {
-		if err := a.cli.SendChatPresence(ctx, to, types.ChatPresencePaused, types.ChatPresenceMediaText); err != nil {
-			return fmt.Errorf("clear typing in %s: %w", to, err)
-		}
-		return nil
-	}
-	if err := a.cli.SendChatPresence(ctx, to, types.ChatPresenceComposing, types.ChatPresenceMediaText); err != nil {
-		return fmt.Errorf("show typing in %s: %w", to, err)
-	}
-	tctx, cancel := context.WithTimeout(a.ctx, typingMax)
-	a.mu.Lock()
-	a.typing[chatID] = cancel
-	a.mu.Unlock()
-	a.goBackground(func(context.Context) {
-		defer cancel()
-		t := time.NewTicker(a.opts.TypingRefresh)
-		defer t.Stop()
-		for {
-			select {
-			case <-tctx.Done():
-				return
-			case <-t.C:
-			}
-			a.typingMu.Lock()
-			if tctx.Err() == nil {
-				if err := a.cli.SendChatPresence(tctx, to, types.ChatPresenceComposing, types.ChatPresenceMediaText); err != nil {
-					a.log.Debug("whatsapp: refresh typing", "chat", chatID, "err", err)
-				}
-			}
-			a.typingMu.Unlock()
-		}
-	})
-	return nil
 }
 
 // MarkRead sends read receipts for messages from one sender in a chat.

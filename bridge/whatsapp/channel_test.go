@@ -177,48 +177,6 @@ func TestSendBadChat(t *testing.T) {
 	}
 }
 
-func TestTyping(t *testing.T) {
-	f := newFake()
-	a, _, _ := testAdapter(t, f, Options{TypingRefresh: 5 * time.Millisecond})
-	if err := a.Typing(t.Context(), alicePN.String(), true); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		f.mu.Lock()
-		n := len(f.chatPres)
-		f.mu.Unlock()
-		if n >= 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("typing refreshed %d times in 5s", n)
-		}
-		time.Sleep(time.Millisecond)
-	}
-	if err := a.Typing(t.Context(), alicePN.String(), false); err != nil {
-		t.Fatal(err)
-	}
-	f.mu.Lock()
-	n := len(f.chatPres)
-	last := f.chatPres[n-1]
-	f.mu.Unlock()
-	if last != (chatPresence{to: alicePN, state: types.ChatPresencePaused}) {
-		t.Errorf("last chat presence = %+v; want paused", last)
-	}
-	time.Sleep(30 * time.Millisecond)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.chatPres) != n {
-		t.Errorf("typing refreshed after it was turned off: %v", f.chatPres[n:])
-	}
-	for _, p := range f.chatPres[:n-1] {
-		if p != (chatPresence{to: alicePN, state: types.ChatPresenceComposing}) {
-			t.Errorf("chat presence %+v; want composing to Alice", p)
-		}
-	}
-}
-
 func TestMarkRead(t *testing.T) {
 	f := newFake()
 	a, _, _ := testAdapter(t, f, Options{})

@@ -33,10 +33,13 @@ func (a *Adapter) handleEvent(rawEvt any) bool {
 	case *events.Connected:
 		a.handleConnected()
 	case *events.PushNameSetting:
-		a.sendPresence()
+		a.syncPresence(true)
 	case *events.PairSuccess:
 		a.update(func(s *State) { s.LinkedNumber = phoneOf(evt.ID.ToNonAD()) })
 	case *events.Disconnected:
+		a.mu.Lock()
+		a.presence = "" // WhatsApp forgets it with the connection
+		a.mu.Unlock()
 		a.update(func(s *State) { s.Connected = false })
 	case *events.KeepAliveTimeout:
 		a.log.Warn("whatsapp: keep-alive ping failed", "errors", evt.ErrorCount, "last_success", evt.LastSuccess)
@@ -127,15 +130,15 @@ func (a *Adapter) remember(evt *events.Message, in bridge.Inbound, reason string
 	a.msgs.put(in.MessageID, quoteRef{chat: chat, sender: evt.Info.Sender.ToNonAD(), text: in.Text})
 }
 
-// handleConnected records a healthy connection, announces the bot as
-// available and looks up the LIDs of known numbers.
+// handleConnected records a healthy connection, sends the presence (see
+// presence.go) and looks up the LIDs of known numbers.
 func (a *Adapter) handleConnected() {
 	pn, _, _ := a.cli.Identity()
 	now := a.now()
 	a.mu.Lock()
 	a.failures = 0
 	a.outdatedTried = false
-	a.presenceSent = false
+	a.presence = ""
 	a.mu.Unlock()
 	a.update(func(s *State) {
 		if n := phoneOf(pn); n != "" {
@@ -148,33 +151,8 @@ func (a *Adapter) handleConnected() {
 	if a.opts.OnConnected != nil {
 		a.opts.OnConnected(now)
 	}
-	a.sendPresence()
+	a.syncPresence(true)
 	a.prefillLIDs()
-}
-
-// sendPresence marks the bot available once per connection. WhatsApp needs
-// the push name with it, which a freshly paired device learns only from
-// app state (events.PushNameSetting), so it may have to wait for that.
-func (a *Adapter) sendPresence() {
-	_, _, name := a.cli.Identity()
-	a.mu.Lock()
-	if a.presenceSent || !a.state.Connected {
-		a.mu.Unlock()
-		return
-	}
-	if name == "" {
-		a.mu.Unlock()
-		a.log.Debug("whatsapp: presence waits for the push name")
-		return
-	}
-	a.presenceSent = true
-	a.mu.Unlock()
-	if err := a.cli.SendPresence(a.ctx, types.PresenceAvailable); err != nil {
-		a.mu.Lock()
-		a.presenceSent = false
-		a.mu.Unlock()
-		a.log.Warn("whatsapp: send available presence", "err", err)
-	}
 }
 
 // prefillLIDs asks WhatsApp for the LIDs of the known numbers; whatsmeow's

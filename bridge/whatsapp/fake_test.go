@@ -66,6 +66,7 @@ type fakeClient struct {
 	nextID    int
 	presences []types.Presence
 	chatPres  []chatPresence
+	seen      []string // presences and chat states in order, as a contact sees them
 	reads     []readCall
 	userInfo  [][]types.JID
 
@@ -171,6 +172,7 @@ func (f *fakeClient) SendPresence(ctx context.Context, state types.Presence) err
 		return whatsmeow.ErrNoPushName
 	}
 	f.presences = append(f.presences, state)
+	f.seen = append(f.seen, string(state))
 	return nil
 }
 
@@ -178,6 +180,7 @@ func (f *fakeClient) SendChatPresence(ctx context.Context, jid types.JID, state 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.chatPres = append(f.chatPres, chatPresence{to: jid, state: state})
+	f.seen = append(f.seen, string(state)+" "+jid.User)
 	return nil
 }
 
