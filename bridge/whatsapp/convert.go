@@ -2,7 +2,9 @@ package whatsapp
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode"
 
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
@@ -94,6 +96,7 @@ func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string) {
 		for _, m := range ci.GetMentionedJID() {
 			if j, err := types.ParseJID(m); err == nil && (sameUser(j, pn) || sameUser(j, lid)) {
 				in.MentionsMe = true
+				in.Text = stripMention(in.Text, j.User)
 			}
 		}
 		if in.QuotedID = ci.GetStanzaID(); in.QuotedID != "" {
@@ -233,6 +236,21 @@ func quotedText(q *waE2E.Message) string {
 	}
 	evt := (&events.Message{RawMessage: q}).UnwrapRaw()
 	return textOf(evt.Message)
+}
+
+// stripMention removes a leading "@user" mention and the spaces after
+// it, so that "@bot /status" in a group is the command "/status". Text
+// that does not start with the mention, or is nothing but it, is left
+// alone.
+func stripMention(text, user string) string {
+	rest, ok := strings.CutPrefix(text, "@"+user)
+	if !ok || user == "" || (rest != "" && rest[0] >= '0' && rest[0] <= '9') {
+		return text
+	}
+	if rest = strings.TrimLeftFunc(rest, unicode.IsSpace); rest == "" {
+		return text
+	}
+	return rest
 }
 
 // sameUser reports whether two JIDs name the same account on the same

@@ -153,13 +153,42 @@ func TestInbound(t *testing.T) {
 			name: "group mention by phone JID",
 			evt: msgEvent(group, device(alicePN, 3), extText("@15550001111 hello", &waE2E.ContextInfo{
 				MentionedJID: []string{"15550001111@s.whatsapp.net"}})),
-			want: func() bridge.Inbound { in := groupMsg("@15550001111 hello"); in.MentionsMe = true; return in }(),
+			want: func() bridge.Inbound { in := groupMsg("hello"); in.MentionsMe = true; return in }(),
 		},
 		{
 			name: "group mention by LID",
 			evt: msgEvent(group, alicePN, extText("@99990001111 hello", &waE2E.ContextInfo{
 				MentionedJID: []string{"88882223333@lid", "99990001111@lid"}})),
-			want: func() bridge.Inbound { in := groupMsg("@99990001111 hello"); in.MentionsMe = true; return in }(),
+			want: func() bridge.Inbound { in := groupMsg("hello"); in.MentionsMe = true; return in }(),
+		},
+		{
+			name: "command addressed with a mention",
+			evt: msgEvent(group, alicePN, extText("@99990001111  /status", &waE2E.ContextInfo{
+				MentionedJID: []string{"99990001111@lid"}})),
+			want: func() bridge.Inbound { in := groupMsg("/status"); in.MentionsMe = true; return in }(),
+		},
+		{
+			name: "mention later in the text",
+			evt: msgEvent(group, alicePN, extText("ask @15550001111 /status", &waE2E.ContextInfo{
+				MentionedJID: []string{"15550001111@s.whatsapp.net"}})),
+			want: func() bridge.Inbound { in := groupMsg("ask @15550001111 /status"); in.MentionsMe = true; return in }(),
+		},
+		{
+			name: "nothing but the mention",
+			evt: msgEvent(group, alicePN, extText("@15550001111 ", &waE2E.ContextInfo{
+				MentionedJID: []string{"15550001111@s.whatsapp.net"}})),
+			want: func() bridge.Inbound { in := groupMsg("@15550001111 "); in.MentionsMe = true; return in }(),
+		},
+		{
+			name: "a longer number that starts like the bot's",
+			evt: msgEvent(group, alicePN, extText("@155500011112 /status", &waE2E.ContextInfo{
+				MentionedJID: []string{"15550001111@s.whatsapp.net", "155500011112@s.whatsapp.net"}})),
+			want: func() bridge.Inbound { in := groupMsg("@155500011112 /status"); in.MentionsMe = true; return in }(),
+		},
+		{
+			name: "the bot's number typed without a mention",
+			evt:  msgEvent(group, alicePN, extText("@15550001111 /status", nil)),
+			want: groupMsg("@15550001111 /status"),
 		},
 		{
 			name: "group mention of someone else",
