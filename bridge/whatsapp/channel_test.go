@@ -87,6 +87,21 @@ func TestSendBuildsMessage(t *testing.T) {
 			}},
 		},
 		{
+			name:    "broadcast list message: quoted in the sender's DM",
+			inbound: []any{msgEvent(list, alicePN, text("to all my friends"), asWhatsmeow, func(i *types.MessageInfo) { i.ID = "B1" })},
+			chat:    alicePN.String(),
+			quote:   "B1",
+			wantTo:  alicePN,
+			want: &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{
+				Text: proto.String("hello there"),
+				ContextInfo: &waE2E.ContextInfo{
+					StanzaID:      proto.String("B1"),
+					Participant:   proto.String(alicePN.String()),
+					QuotedMessage: &waE2E.Message{Conversation: proto.String("to all my friends")},
+				},
+			}},
+		},
+		{
 			name: "timer turned off",
 			inbound: []any{ephemeralQuestion, msgEvent(alicePN, alicePN, &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
 				Type: waE2E.ProtocolMessage_EPHEMERAL_SETTING.Enum(), EphemeralExpiration: proto.Uint32(0)}})},

@@ -17,7 +17,7 @@ import (
 const (
 	ignoreEmpty         = "empty event"
 	ignoreStatus        = "status broadcast"
-	ignoreBroadcastList = "broadcast list"
+	ignoreBroadcastList = "broadcast list message without a sender"
 	ignoreNewsletter    = "newsletter"
 	ignoreBot           = "sent by a bot"
 	ignoreReaction      = "reaction"
@@ -50,10 +50,17 @@ func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string) {
 		return bridge.Inbound{}, ignoreEmpty
 	}
 	chat, sender := info.Chat.ToNonAD(), info.Sender.ToNonAD()
+	// A broadcast list is the sender's list, not a chat: each recipient
+	// sees the message in their DM with the sender, so it is answered
+	// there.
+	broadcast := chat.IsBroadcastList()
+	if broadcast {
+		chat = sender
+	}
 	switch {
 	case chat == types.StatusBroadcastJID:
 		return bridge.Inbound{}, ignoreStatus
-	case chat.Server == types.BroadcastServer:
+	case broadcast && sender.User == "":
 		return bridge.Inbound{}, ignoreBroadcastList
 	case chat.Server == types.NewsletterServer:
 		return bridge.Inbound{}, ignoreNewsletter
@@ -66,7 +73,7 @@ func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string) {
 
 	pn, lid, _ := a.cli.Identity()
 	isGroup := chat.Server == types.GroupServer
-	selfChat := !isGroup && (sameUser(chat, pn) || sameUser(chat, lid))
+	selfChat := !isGroup && !broadcast && (sameUser(chat, pn) || sameUser(chat, lid))
 	fromSelf := info.IsFromMe || sameUser(sender, pn) || sameUser(sender, lid)
 	if fromSelf && !selfChat {
 		return bridge.Inbound{}, ignoreOwnElsewhere

@@ -59,6 +59,12 @@ func groupMsg(text string) bridge.Inbound {
 	return in
 }
 
+// list is a broadcast list Alice sends to; whatsmeow marks its messages as
+// group messages (asWhatsmeow).
+var list = types.NewJID("1717000000", types.BroadcastServer)
+
+func asWhatsmeow(i *types.MessageInfo) { i.IsGroup = true }
+
 func TestInbound(t *testing.T) {
 	fromMe := func(i *types.MessageInfo) { i.IsFromMe = true }
 	lidDM := aliceDM("hi")
@@ -221,7 +227,17 @@ func TestInbound(t *testing.T) {
 		{name: "own message elsewhere", evt: msgEvent(alicePN, device(botPN, 0), text("see you"), fromMe), reason: ignoreOwnElsewhere},
 		{name: "own message in a group", evt: msgEvent(group, device(botLID, 2), text("hello all"), fromMe), reason: ignoreOwnElsewhere},
 		{name: "status broadcast", evt: msgEvent(types.StatusBroadcastJID, alicePN, text("my day")), reason: ignoreStatus},
-		{name: "broadcast list", evt: msgEvent(types.NewJID("1234", types.BroadcastServer), alicePN, text("to all")), reason: ignoreBroadcastList},
+		{name: "broadcast list: answered in the sender's DM", evt: msgEvent(list, device(alicePN, 2), text("to all"), asWhatsmeow), want: aliceDM("to all")},
+		{
+			name: "broadcast list from a LID sender",
+			evt: msgEvent(list, aliceLI, text("hi"), asWhatsmeow, func(i *types.MessageInfo) {
+				i.SenderAlt = alicePN
+				i.AddressingMode = types.AddressingModeLID
+			}),
+			want: lidDM,
+		},
+		{name: "own broadcast list message", evt: msgEvent(list, device(botPN, 0), text("to all"), asWhatsmeow, fromMe), reason: ignoreOwnElsewhere},
+		{name: "broadcast list without a sender", evt: msgEvent(list, types.EmptyJID, text("to all"), asWhatsmeow), reason: ignoreBroadcastList},
 		{name: "newsletter", evt: msgEvent(types.NewJID("120363000000000002", types.NewsletterServer), types.EmptyJID, text("news")), reason: ignoreNewsletter},
 		{name: "bot", evt: msgEvent(types.NewMetaAIJID, types.NewMetaAIJID, text("beep")), reason: ignoreBot},
 		{

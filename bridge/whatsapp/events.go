@@ -115,6 +115,9 @@ func (a *Adapter) remember(evt *events.Message, in bridge.Inbound, reason string
 		return
 	}
 	chat := evt.Info.Chat.ToNonAD().String()
+	if reason == "" {
+		chat = in.ChatID // a broadcast list's message is answered in a DM
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if pm := evt.Message.GetProtocolMessage(); pm != nil && pm.GetType() == waE2E.ProtocolMessage_EPHEMERAL_SETTING {
