@@ -1,6 +1,7 @@
 package whatsapp
 
 import (
+	"cmp"
 	"context"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ const (
 	ignoreNewsletter    = "newsletter"
 	ignoreBot           = "sent by a bot"
 	ignoreReaction      = "reaction"
+	ignorePollVote      = "poll vote"
 	ignoreRevoke        = "revoke"
 	ignoreEdit          = "edit"
 	ignoreProtocol      = "protocol message"
@@ -33,10 +35,11 @@ const (
 const lookupTimeout = 5 * time.Second
 
 // inbound translates a message event into the bridge's Inbound, or returns
-// a non-empty reason why the message is ignored. A picture, voice note or
-// other attachment is passed on with its kind in Media (and its caption,
-// if any, as the text): the bridge decides what to answer. The bridge
-// also recognises the bot's own messages coming back.
+// a non-empty reason why the message is ignored. A picture, voice note,
+// location, contact card, poll or other kind that is not text is passed on
+// with its kind in Media (and its caption or the button picked, if any, as
+// the text): the bridge decides what to answer. The bridge also recognises
+// the bot's own messages coming back.
 func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string) {
 	if evt == nil {
 		return bridge.Inbound{}, ignoreEmpty
@@ -81,16 +84,16 @@ func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string) {
 	if selfChat && a.opts.IgnoreSelfChat {
 		return bridge.Inbound{}, ignoreSelfChat
 	}
-	text, media := textOf(msg), mediaKind(msg)
-	if text == "" && media == "" {
+	c := contentOf(msg)
+	if c.text == "" && c.media == "" {
 		return bridge.Inbound{}, ignoreNoText
 	}
 	in := bridge.Inbound{
 		ChatID:    chat.String(),
 		SenderID:  sender.String(),
 		PushName:  info.PushName,
-		Text:      text,
-		Media:     media,
+		Text:      c.text,
+		Media:     c.media,
 		IsGroup:   isGroup,
 		FromSelf:  fromSelf,
 		SelfChat:  selfChat,
@@ -98,7 +101,7 @@ func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string) {
 		Time:      info.Timestamp,
 	}
 	in.SenderPhone = a.senderPhone(info, pn, lid)
-	if ci := contextInfo(msg); ci != nil {
+	if ci := c.ci; ci != nil {
 		in.QuotedText = quotedText(ci.GetQuotedMessage())
 		for _, m := range ci.GetMentionedJID() {
 			if j, err := types.ParseJID(m); err == nil && (sameUser(j, pn) || sameUser(j, lid)) {
@@ -119,7 +122,7 @@ func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string) {
 }
 
 // ignoredKind names message kinds that never reach the bridge: reactions,
-// revokes, edits and other protocol messages.
+// poll votes, revokes, edits and other protocol messages.
 func ignoredKind(evt *events.Message) string {
 	msg := evt.Message
 	if pm := msg.GetProtocolMessage(); pm != nil {
@@ -144,6 +147,9 @@ func ignoredKind(evt *events.Message) string {
 	}
 	if msg.GetReactionMessage() != nil || msg.GetEncReactionMessage() != nil {
 		return ignoreReaction
+	}
+	if msg.GetPollUpdateMessage() != nil {
+		return ignorePollVote
 	}
 	return ""
 }
@@ -176,63 +182,99 @@ func (a *Adapter) senderPhone(info types.MessageInfo, pn, lid types.JID) string 
 	return ""
 }
 
-// textOf is the text of a message: its body, or a media caption.
-func textOf(m *waE2E.Message) string {
+// content is what a message carries: its text, the kind of anything
+// else, and its reply, mention and disappearing-timer data.
+type content struct {
+	// text is the body, a caption, or the words on the button or list
+	// row the sender picked (WhatsApp shows them as the sender's message).
+	text string
+	// media names what the message carries besides text, in words a reply
+	// can use ("image", "location", "poll", ...); "" for none.
+	media string
+	ci    *waE2E.ContextInfo
+}
+
+// contentOf reads a message of any kind the bridge is told about. Kinds
+// that carry nothing to read (a location, a contact card, a poll) still
+// get a media kind, so the sender hears that the bot reads only text.
+func contentOf(m *waE2E.Message) content {
 	switch {
 	case m.GetConversation() != "":
-		return m.GetConversation()
+		return content{text: m.GetConversation()}
 	case m.GetExtendedTextMessage() != nil:
-		return m.GetExtendedTextMessage().GetText()
+		x := m.GetExtendedTextMessage()
+		return content{text: x.GetText(), ci: x.GetContextInfo()}
 	case m.GetImageMessage() != nil:
-		return m.GetImageMessage().GetCaption()
+		x := m.GetImageMessage()
+		return content{text: x.GetCaption(), media: "image", ci: x.GetContextInfo()}
 	case m.GetVideoMessage() != nil:
-		return m.GetVideoMessage().GetCaption()
-	case m.GetDocumentMessage() != nil:
-		return m.GetDocumentMessage().GetCaption()
-	}
-	return ""
-}
-
-// mediaKind names what a message carries besides text, in words a reply
-// can use; "" for none.
-func mediaKind(m *waE2E.Message) string {
-	switch {
-	case m.GetImageMessage() != nil:
-		return "image"
-	case m.GetVideoMessage() != nil:
-		return "video"
+		x := m.GetVideoMessage()
+		return content{text: x.GetCaption(), media: "video", ci: x.GetContextInfo()}
 	case m.GetPtvMessage() != nil:
-		return "video note"
-	case m.GetAudioMessage() != nil && m.GetAudioMessage().GetPTT():
-		return "voice note"
+		return content{media: "video note", ci: m.GetPtvMessage().GetContextInfo()}
 	case m.GetAudioMessage() != nil:
-		return "audio"
+		x := m.GetAudioMessage()
+		if x.GetPTT() {
+			return content{media: "voice note", ci: x.GetContextInfo()}
+		}
+		return content{media: "audio", ci: x.GetContextInfo()}
 	case m.GetDocumentMessage() != nil:
-		return "document"
+		x := m.GetDocumentMessage()
+		return content{text: x.GetCaption(), media: "document", ci: x.GetContextInfo()}
 	case m.GetStickerMessage() != nil:
-		return "sticker"
+		return content{media: "sticker", ci: m.GetStickerMessage().GetContextInfo()}
+	case m.GetStickerPackMessage() != nil:
+		return content{media: "sticker pack", ci: m.GetStickerPackMessage().GetContextInfo()}
+	case m.GetLocationMessage() != nil:
+		return content{media: "location", ci: m.GetLocationMessage().GetContextInfo()}
+	case m.GetLiveLocationMessage() != nil:
+		return content{media: "live location", ci: m.GetLiveLocationMessage().GetContextInfo()}
+	case m.GetContactMessage() != nil:
+		return content{media: "contact", ci: m.GetContactMessage().GetContextInfo()}
+	case m.GetContactsArrayMessage() != nil:
+		return content{media: "contacts", ci: m.GetContactsArrayMessage().GetContextInfo()}
+	case m.GetPollCreationMessage() != nil, m.GetPollCreationMessageV2() != nil,
+		m.GetPollCreationMessageV3() != nil, m.GetPollCreationMessageV5() != nil:
+		poll := cmp.Or(m.GetPollCreationMessage(), m.GetPollCreationMessageV2(), m.GetPollCreationMessageV3(), m.GetPollCreationMessageV5())
+		return content{media: "poll", ci: poll.GetContextInfo()}
+	case m.GetPollCreationMessageV4() != nil:
+		// A wrapper around a poll of one of the other versions.
+		return content{media: "poll", ci: contentOf(m.GetPollCreationMessageV4().GetMessage()).ci}
+	case m.GetEventMessage() != nil:
+		return content{media: "event", ci: m.GetEventMessage().GetContextInfo()}
+	case m.GetGroupInviteMessage() != nil:
+		return content{media: "group invite", ci: m.GetGroupInviteMessage().GetContextInfo()}
+	case m.GetButtonsResponseMessage() != nil:
+		x := m.GetButtonsResponseMessage()
+		return content{text: x.GetSelectedDisplayText(), media: "button reply", ci: x.GetContextInfo()}
+	case m.GetTemplateButtonReplyMessage() != nil:
+		x := m.GetTemplateButtonReplyMessage()
+		return content{text: x.GetSelectedDisplayText(), media: "button reply", ci: x.GetContextInfo()}
+	case m.GetInteractiveResponseMessage() != nil:
+		x := m.GetInteractiveResponseMessage()
+		return content{text: x.GetBody().GetText(), media: "button reply", ci: x.GetContextInfo()}
+	case m.GetListResponseMessage() != nil:
+		x := m.GetListResponseMessage()
+		return content{text: x.GetTitle(), media: "list reply", ci: x.GetContextInfo()}
+	case m.GetButtonsMessage() != nil:
+		return content{media: "interactive message", ci: m.GetButtonsMessage().GetContextInfo()}
+	case m.GetListMessage() != nil:
+		return content{media: "interactive message", ci: m.GetListMessage().GetContextInfo()}
+	case m.GetInteractiveMessage() != nil:
+		return content{media: "interactive message", ci: m.GetInteractiveMessage().GetContextInfo()}
+	case m.GetTemplateMessage() != nil:
+		return content{media: "interactive message", ci: m.GetTemplateMessage().GetContextInfo()}
+	case m.GetHighlyStructuredMessage() != nil:
+		return content{media: "interactive message"}
+	case m.GetProductMessage() != nil:
+		return content{media: "product", ci: m.GetProductMessage().GetContextInfo()}
+	case m.GetOrderMessage() != nil:
+		return content{media: "order", ci: m.GetOrderMessage().GetContextInfo()}
+	case m.GetSendPaymentMessage() != nil, m.GetRequestPaymentMessage() != nil, m.GetPaymentInviteMessage() != nil,
+		m.GetDeclinePaymentRequestMessage() != nil, m.GetCancelPaymentRequestMessage() != nil:
+		return content{media: "payment"}
 	}
-	return ""
-}
-
-// contextInfo is the reply, mention and disappearing-timer data of the
-// message kinds that carry text.
-func contextInfo(m *waE2E.Message) *waE2E.ContextInfo {
-	switch {
-	case m.GetExtendedTextMessage() != nil:
-		return m.GetExtendedTextMessage().GetContextInfo()
-	case m.GetImageMessage() != nil:
-		return m.GetImageMessage().GetContextInfo()
-	case m.GetVideoMessage() != nil:
-		return m.GetVideoMessage().GetContextInfo()
-	case m.GetDocumentMessage() != nil:
-		return m.GetDocumentMessage().GetContextInfo()
-	case m.GetAudioMessage() != nil:
-		return m.GetAudioMessage().GetContextInfo()
-	case m.GetStickerMessage() != nil:
-		return m.GetStickerMessage().GetContextInfo()
-	}
-	return nil
+	return content{}
 }
 
 // quotedText is the text of a quoted message, unwrapped the way whatsmeow
@@ -242,7 +284,7 @@ func quotedText(q *waE2E.Message) string {
 		return ""
 	}
 	evt := (&events.Message{RawMessage: q}).UnwrapRaw()
-	return textOf(evt.Message)
+	return contentOf(evt.Message).text
 }
 
 // stripMention removes a leading "@user" mention and the spaces after

@@ -277,7 +277,8 @@ func TestInbound(t *testing.T) {
 		{name: "audio file", evt: msgEvent(alicePN, alicePN, &waE2E.Message{AudioMessage: &waE2E.AudioMessage{}}), want: aliceMedia("audio")},
 		{name: "video note", evt: msgEvent(alicePN, alicePN, &waE2E.Message{PtvMessage: &waE2E.VideoMessage{}}), want: aliceMedia("video note")},
 		{name: "sticker", evt: msgEvent(alicePN, alicePN, &waE2E.Message{StickerMessage: &waE2E.StickerMessage{}}), want: aliceMedia("sticker")},
-		{name: "location", evt: msgEvent(alicePN, alicePN, &waE2E.Message{LocationMessage: &waE2E.LocationMessage{}}), reason: ignoreNoText},
+		{name: "poll vote", evt: msgEvent(alicePN, alicePN, &waE2E.Message{PollUpdateMessage: &waE2E.PollUpdateMessage{}}), reason: ignorePollVote},
+		{name: "unknown kind", evt: msgEvent(alicePN, alicePN, &waE2E.Message{KeepInChatMessage: &waE2E.KeepInChatMessage{}}), reason: ignoreNoText},
 		{name: "nil event", evt: nil, reason: ignoreEmpty},
 	}
 	for _, tt := range tests {
@@ -342,5 +343,70 @@ func TestInboundLIDStoreError(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "database is locked") {
 		t.Errorf("log does not mention the LID store error:\n%s", logs)
+	}
+}
+
+// Kinds the bot cannot read reach the bridge named, so the sender hears
+// that it reads only text; a button or list reply carries the words picked,
+// which WhatsApp shows as the sender's message.
+func TestInboundKinds(t *testing.T) {
+	mention := &waE2E.ContextInfo{MentionedJID: []string{botLID.String()}}
+	poll := &waE2E.PollCreationMessage{Name: proto.String("lunch?"), Options: []*waE2E.PollCreationMessage_Option{
+		{OptionName: proto.String("pizza")}}, ContextInfo: mention}
+	tests := []struct {
+		name  string
+		msg   *waE2E.Message
+		media string
+		text  string
+	}{
+		{"location", &waE2E.Message{LocationMessage: &waE2E.LocationMessage{
+			DegreesLatitude: proto.Float64(52.5), DegreesLongitude: proto.Float64(13.4), ContextInfo: mention}}, "location", ""},
+		{"live location", &waE2E.Message{LiveLocationMessage: &waE2E.LiveLocationMessage{
+			DegreesLatitude: proto.Float64(52.5), ContextInfo: mention}}, "live location", ""},
+		{"contact", &waE2E.Message{ContactMessage: &waE2E.ContactMessage{
+			DisplayName: proto.String("Bob"), Vcard: proto.String("BEGIN:VCARD\nEND:VCARD"), ContextInfo: mention}}, "contact", ""},
+		{"contacts", &waE2E.Message{ContactsArrayMessage: &waE2E.ContactsArrayMessage{
+			Contacts: []*waE2E.ContactMessage{{DisplayName: proto.String("Bob")}}, ContextInfo: mention}}, "contacts", ""},
+		{"poll", &waE2E.Message{PollCreationMessage: poll}, "poll", ""},
+		{"poll v2", &waE2E.Message{PollCreationMessageV2: poll}, "poll", ""},
+		{"poll v3", &waE2E.Message{PollCreationMessageV3: poll}, "poll", ""},
+		{"poll v4", &waE2E.Message{PollCreationMessageV4: &waE2E.FutureProofMessage{Message: &waE2E.Message{PollCreationMessage: poll}}}, "poll", ""},
+		{"poll v5", &waE2E.Message{PollCreationMessageV5: poll}, "poll", ""},
+		{"event", &waE2E.Message{EventMessage: &waE2E.EventMessage{Name: proto.String("party"), ContextInfo: mention}}, "event", ""},
+		{"group invite", &waE2E.Message{GroupInviteMessage: &waE2E.GroupInviteMessage{GroupName: proto.String("club"), ContextInfo: mention}}, "group invite", ""},
+		{"button reply", &waE2E.Message{ButtonsResponseMessage: &waE2E.ButtonsResponseMessage{
+			Response:    &waE2E.ButtonsResponseMessage_SelectedDisplayText{SelectedDisplayText: "Yes please"},
+			ContextInfo: mention}}, "button reply", "Yes please"},
+		{"template button reply", &waE2E.Message{TemplateButtonReplyMessage: &waE2E.TemplateButtonReplyMessage{
+			SelectedDisplayText: proto.String("Track order"), ContextInfo: mention}}, "button reply", "Track order"},
+		{"interactive reply", &waE2E.Message{InteractiveResponseMessage: &waE2E.InteractiveResponseMessage{
+			Body: &waE2E.InteractiveResponseMessage_Body{Text: proto.String("Sent")}, ContextInfo: mention}}, "button reply", "Sent"},
+		{"list reply", &waE2E.Message{ListResponseMessage: &waE2E.ListResponseMessage{
+			Title: proto.String("Tuesday 10:00"), ContextInfo: mention}}, "list reply", "Tuesday 10:00"},
+		{"buttons", &waE2E.Message{ButtonsMessage: &waE2E.ButtonsMessage{ContentText: proto.String("pick one"), ContextInfo: mention}}, "interactive message", ""},
+		{"product", &waE2E.Message{ProductMessage: &waE2E.ProductMessage{ContextInfo: mention}}, "product", ""},
+		{"payment", &waE2E.Message{RequestPaymentMessage: &waE2E.RequestPaymentMessage{}}, "payment", ""},
+		{"sticker pack", &waE2E.Message{StickerPackMessage: &waE2E.StickerPackMessage{ContextInfo: mention}}, "sticker pack", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake()
+			a, _, _ := testAdapter(t, f, Options{})
+			h := &fakeHandler{}
+			a.SetHandler(h)
+			// In a group, to see that the mention in each kind counts.
+			if !f.deliver(msgEvent(group, alicePN, tt.msg)) {
+				t.Fatal("not acknowledged")
+			}
+			want := groupMsg(tt.text)
+			want.Media = tt.media
+			want.MentionsMe = tt.media != "payment" // payments carry no context info
+			if len(h.ins) != 1 {
+				t.Fatalf("the bridge got %d messages; want 1", len(h.ins))
+			}
+			if diff := cmp.Diff(want, h.ins[0]); diff != "" {
+				t.Errorf("the bridge got (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -127,7 +127,7 @@ func (a *Adapter) remember(evt *events.Message, in bridge.Inbound, reason string
 	if reason != "" {
 		return
 	}
-	if ci := contextInfo(evt.Message); ci != nil {
+	if ci := contentOf(evt.Message).ci; ci != nil {
 		a.timers[chat] = ci.GetExpiration()
 	}
 	a.msgs.put(in.MessageID, quoteRef{chat: chat, sender: evt.Info.Sender.ToNonAD(), text: in.Text})
