@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -326,6 +327,14 @@ func (r *recent[T]) put(k string, v T) {
 		delete(r.m, r.order[0])
 		r.order = r.order[1:]
 	}
+}
+
+func (r *recent[T]) del(k string) {
+	if _, ok := r.m[k]; !ok {
+		return
+	}
+	delete(r.m, k)
+	r.order = slices.DeleteFunc(r.order, func(o string) bool { return o == k })
 }
 
 func (r *recent[T]) get(k string) (T, bool) {

@@ -102,6 +102,17 @@ func TestSendBuildsMessage(t *testing.T) {
 			}},
 		},
 		{
+			name: "a message deleted for everyone is not quoted",
+			inbound: []any{
+				msgEvent(alicePN, alicePN, text("oops, my password"), func(i *types.MessageInfo) { i.ID = "P1" }),
+				msgEvent(alicePN, alicePN, revoke("P1"), func(i *types.MessageInfo) { i.ID = "R1"; i.Edit = types.EditAttributeSenderRevoke }),
+			},
+			chat:   alicePN.String(),
+			quote:  "P1",
+			wantTo: alicePN,
+			want:   &waE2E.Message{Conversation: proto.String("hello there")},
+		},
+		{
 			name: "timer turned off",
 			inbound: []any{ephemeralQuestion, msgEvent(alicePN, alicePN, &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
 				Type: waE2E.ProtocolMessage_EPHEMERAL_SETTING.Enum(), EphemeralExpiration: proto.Uint32(0)}})},

@@ -23,7 +23,7 @@ const (
 	ignoreBot           = "sent by a bot"
 	ignoreReaction      = "reaction"
 	ignorePollVote      = "poll vote"
-	ignoreRevoke        = "revoke"
+	ignoreRevoke        = "delete for everyone that names no message"
 	ignoreEdit          = "edit"
 	ignoreProtocol      = "protocol message"
 	ignoreOwnElsewhere  = "sent by the linked account outside its self-chat"
@@ -84,6 +84,23 @@ func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string) {
 	if selfChat && a.opts.IgnoreSelfChat {
 		return bridge.Inbound{}, ignoreSelfChat
 	}
+	if revoked, ok := revokedID(evt); ok {
+		if revoked == "" {
+			return bridge.Inbound{}, ignoreRevoke
+		}
+		return bridge.Inbound{
+			ChatID:      chat.String(),
+			SenderID:    sender.String(),
+			SenderPhone: a.senderPhone(info, pn, lid),
+			PushName:    info.PushName,
+			IsGroup:     isGroup,
+			FromSelf:    fromSelf,
+			SelfChat:    selfChat,
+			MessageID:   info.ID,
+			Revokes:     revoked,
+			Time:        info.Timestamp,
+		}, ""
+	}
 	c := contentOf(msg)
 	if c.text == "" && c.media == "" {
 		return bridge.Inbound{}, ignoreNoText
@@ -122,21 +139,20 @@ func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string) {
 }
 
 // ignoredKind names message kinds that never reach the bridge: reactions,
-// poll votes, revokes, edits and other protocol messages.
+// poll votes, edits and protocol messages other than a delete for
+// everyone.
 func ignoredKind(evt *events.Message) string {
 	msg := evt.Message
+	if _, ok := revokedID(evt); ok {
+		return ""
+	}
 	if pm := msg.GetProtocolMessage(); pm != nil {
-		switch pm.GetType() {
-		case waE2E.ProtocolMessage_REVOKE:
-			return ignoreRevoke
-		case waE2E.ProtocolMessage_MESSAGE_EDIT:
+		if pm.GetType() == waE2E.ProtocolMessage_MESSAGE_EDIT {
 			return ignoreEdit
 		}
 		return ignoreProtocol
 	}
 	switch evt.Info.Edit {
-	case types.EditAttributeSenderRevoke, types.EditAttributeAdminRevoke:
-		return ignoreRevoke
 	case types.EditAttributeMessageEdit, types.EditAttributeAdminEdit:
 		return ignoreEdit
 	case types.EditAttributePinInChat:
@@ -152,6 +168,21 @@ func ignoredKind(evt *events.Message) string {
 		return ignorePollVote
 	}
 	return ""
+}
+
+// revokedID reports whether evt deletes a message for everyone (its
+// sender did, or a group admin), and the id of the message it deletes,
+// "" if it does not say.
+func revokedID(evt *events.Message) (string, bool) {
+	pm := evt.Message.GetProtocolMessage()
+	// REVOKE is the protocol message type 0, so a message that is no
+	// protocol message at all reads as one.
+	revoke := pm != nil && pm.GetType() == waE2E.ProtocolMessage_REVOKE
+	switch evt.Info.Edit {
+	case types.EditAttributeSenderRevoke, types.EditAttributeAdminRevoke:
+		revoke = true
+	}
+	return pm.GetKey().GetID(), revoke
 }
 
 // senderPhone is the sender's number in E.164: from a phone-number JID,

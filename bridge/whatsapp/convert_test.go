@@ -30,6 +30,12 @@ func msgEvent(chat, sender types.JID, raw *waE2E.Message, edit ...func(*types.Me
 	return (&events.Message{Info: info, RawMessage: raw}).UnwrapRaw()
 }
 
+// revoke is a delete for everyone of message id.
+func revoke(id string) *waE2E.Message {
+	return &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
+		Type: waE2E.ProtocolMessage_REVOKE.Enum(), Key: &waCommon.MessageKey{ID: proto.String(id)}}}
+}
+
 func text(s string) *waE2E.Message { return &waE2E.Message{Conversation: proto.String(s)} }
 
 func extText(s string, ci *waE2E.ContextInfo) *waE2E.Message {
@@ -247,9 +253,37 @@ func TestInbound(t *testing.T) {
 			reason: ignoreReaction,
 		},
 		{
-			name: "revoke",
-			evt: msgEvent(alicePN, alicePN, &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
-				Type: waE2E.ProtocolMessage_REVOKE.Enum(), Key: &waCommon.MessageKey{ID: proto.String("M0")}}},
+			name: "delete for everyone",
+			evt:  msgEvent(alicePN, alicePN, revoke("M0"), func(i *types.MessageInfo) { i.Edit = types.EditAttributeSenderRevoke }),
+			want: func() bridge.Inbound { in := aliceDM(""); in.Revokes = "M0"; return in }(),
+		},
+		{
+			name: "delete for everyone without the edit attribute",
+			evt:  msgEvent(aliceLI, aliceLI, revoke("M0"), func(i *types.MessageInfo) { i.SenderAlt = alicePN }),
+			want: func() bridge.Inbound { in := lidDM; in.Text, in.Revokes = "", "M0"; return in }(),
+		},
+		{
+			name: "a group admin deletes someone's message",
+			evt: msgEvent(group, device(alicePN, 3), &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
+				Type: waE2E.ProtocolMessage_REVOKE.Enum(), Key: &waCommon.MessageKey{
+					ID: proto.String("G0"), Participant: proto.String("15559990000@s.whatsapp.net")}}},
+				func(i *types.MessageInfo) { i.Edit = types.EditAttributeAdminRevoke }),
+			want: func() bridge.Inbound { in := groupMsg(""); in.Revokes = "G0"; return in }(),
+		},
+		{
+			name: "the owner deletes in the self-chat",
+			evt:  msgEvent(botPN, device(botPN, 0), revoke("S0"), fromMe, func(i *types.MessageInfo) { i.Edit = types.EditAttributeSenderRevoke }),
+			want: bridge.Inbound{ChatID: botPN.String(), SenderID: botPN.String(), SenderPhone: "+15550001111", PushName: "Alice",
+				FromSelf: true, SelfChat: true, MessageID: "M1", Revokes: "S0", Time: t0},
+		},
+		{
+			name:   "the owner deletes elsewhere",
+			evt:    msgEvent(alicePN, device(botPN, 0), revoke("X0"), fromMe, func(i *types.MessageInfo) { i.Edit = types.EditAttributeSenderRevoke }),
+			reason: ignoreOwnElsewhere,
+		},
+		{
+			name: "delete for everyone of no message",
+			evt: msgEvent(alicePN, alicePN, &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{Type: waE2E.ProtocolMessage_REVOKE.Enum()}},
 				func(i *types.MessageInfo) { i.Edit = types.EditAttributeSenderRevoke }),
 			reason: ignoreRevoke,
 		},

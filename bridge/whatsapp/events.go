@@ -127,6 +127,11 @@ func (a *Adapter) remember(evt *events.Message, in bridge.Inbound, reason string
 	if reason != "" {
 		return
 	}
+	if in.Revokes != "" {
+		// Deleted for everyone: the bot must not quote it back.
+		a.msgs.del(in.Revokes)
+		return
+	}
 	if ci := contentOf(evt.Message).ci; ci != nil {
 		a.timers[chat] = ci.GetExpiration()
 	}

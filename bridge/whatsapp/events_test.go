@@ -358,3 +358,21 @@ func TestConnectAndClose(t *testing.T) {
 		t.Errorf("after Close: %d disconnects, %d handlers; want 1 and 0", f.disconnects, len(f.handlers))
 	}
 }
+
+// A delete for everyone reaches the bridge naming the deleted message, so
+// a question deleted before it was answered is not answered.
+func TestRevokeGoesToTheBridge(t *testing.T) {
+	f := newFake()
+	a, _, _ := testAdapter(t, f, Options{})
+	h := &fakeHandler{}
+	a.SetHandler(h)
+	f.deliver(msgEvent(alicePN, alicePN, text("what is 2+2?"), func(i *types.MessageInfo) { i.ID = "Q1" }))
+	if !f.deliver(msgEvent(alicePN, alicePN, revoke("Q1"), func(i *types.MessageInfo) {
+		i.ID, i.Edit = "R1", types.EditAttributeSenderRevoke
+	})) {
+		t.Fatal("delete for everyone not acknowledged")
+	}
+	if len(h.ins) != 2 || h.ins[1].MessageID != "R1" || h.ins[1].Revokes != "Q1" || h.ins[1].Text != "" || h.ins[1].ChatID != alicePN.String() {
+		t.Errorf("the bridge got %+v; want the question, then its deletion", h.ins)
+	}
+}
