@@ -38,6 +38,11 @@ type Options struct {
 	// account's own "message yourself" chat (channels.whatsapp.selfChatMode
 	// false); by default that chat is the owner's line to the bot.
 	IgnoreSelfChat bool
+	// RejectCalls rejects incoming 1:1 calls and passes each to the
+	// handler as an Inbound with Media "call", so the bridge can text the
+	// caller (channels.whatsapp.rejectCalls, for a bot's own number). Off,
+	// calls are left alone: on a personal number the owner takes them.
+	RejectCalls bool
 	// OnConnected, if set, is told each time the connection comes up (the
 	// command records it for doctor).
 	OnConnected func(at time.Time)

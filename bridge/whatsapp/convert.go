@@ -91,7 +91,7 @@ func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string) {
 		return bridge.Inbound{
 			ChatID:      chat.String(),
 			SenderID:    sender.String(),
-			SenderPhone: a.senderPhone(info, pn, lid),
+			SenderPhone: a.senderPhone(info.Sender, info.SenderAlt, pn, lid),
 			PushName:    info.PushName,
 			IsGroup:     isGroup,
 			FromSelf:    fromSelf,
@@ -117,7 +117,7 @@ func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string) {
 		MessageID: info.ID,
 		Time:      info.Timestamp,
 	}
-	in.SenderPhone = a.senderPhone(info, pn, lid)
+	in.SenderPhone = a.senderPhone(info.Sender, info.SenderAlt, pn, lid)
 	if ci := c.ci; ci != nil {
 		in.QuotedText = quotedText(ci.GetQuotedMessage())
 		for _, m := range ci.GetMentionedJID() {
@@ -186,9 +186,9 @@ func revokedID(evt *events.Message) (string, bool) {
 }
 
 // senderPhone is the sender's number in E.164: from a phone-number JID,
-// else from SenderAlt, else from the LID store.
-func (a *Adapter) senderPhone(info types.MessageInfo, pn, lid types.JID) string {
-	sender := info.Sender.ToNonAD()
+// else from its alternative JID (SenderAlt), else from the LID store.
+func (a *Adapter) senderPhone(sender, alt, pn, lid types.JID) string {
+	sender = sender.ToNonAD()
 	switch sender.Server {
 	case types.DefaultUserServer:
 		return phoneOf(sender)
@@ -196,7 +196,7 @@ func (a *Adapter) senderPhone(info types.MessageInfo, pn, lid types.JID) string 
 		if sameUser(sender, lid) {
 			return phoneOf(pn)
 		}
-		if alt := info.SenderAlt.ToNonAD(); alt.Server == types.DefaultUserServer {
+		if alt := alt.ToNonAD(); alt.Server == types.DefaultUserServer {
 			return phoneOf(alt)
 		}
 		ctx, cancel := context.WithTimeout(a.ctx, lookupTimeout)

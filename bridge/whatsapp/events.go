@@ -76,9 +76,15 @@ func (a *Adapter) handleEvent(rawEvt any) bool {
 		*events.UnarchiveChatsSetting, *events.UserStatusMute, *events.LabelEdit,
 		*events.LabelAssociationChat, *events.LabelAssociationMessage, *events.Picture,
 		*events.UserAbout, *events.IdentityChange, *events.PrivacySettings, *events.Blocklist,
-		*events.GroupInfo, *events.JoinedGroup, *events.CallOffer, *events.CallTerminate:
+		*events.GroupInfo, *events.JoinedGroup:
 		// Ignored on purpose: the bot keeps no contact list, read state or
-		// history beyond its own store, and does not take calls.
+		// history beyond its own store.
+	case *events.CallOffer:
+		a.handleCallOffer(evt)
+	case *events.CallOfferNotice, *events.CallAccept, *events.CallPreAccept, *events.CallTransport,
+		*events.CallRelayLatency, *events.CallTerminate, *events.CallReject, *events.UnknownCallEvent:
+		// Group calls (offer notices) and the rest of a call's life: the
+		// bot takes no calls, and rejects 1:1 offers only.
 	default:
 		a.log.Debug("whatsapp: unhandled event", "type", fmt.Sprintf("%T", rawEvt))
 	}
@@ -136,6 +142,52 @@ func (a *Adapter) remember(evt *events.Message, in bridge.Inbound, reason string
 		a.timers[chat] = ci.GetExpiration()
 	}
 	a.msgs.put(in.MessageID, quoteRef{chat: chat, sender: evt.Info.Sender.ToNonAD(), text: in.Text})
+}
+
+// handleCallOffer rejects a 1:1 call when Options.RejectCalls is set and
+// tells the handler, which decides whether to text the caller (it knows
+// who may talk to the bot; strangers hear nothing). On a personal number
+// the owner takes their own calls, so nothing is done. Call events are
+// acknowledged whatever the handler says: WhatsApp does not offer a call
+// again.
+func (a *Adapter) handleCallOffer(evt *events.CallOffer) {
+	if !a.opts.RejectCalls {
+		return
+	}
+	caller, alt := evt.CallCreator.ToNonAD(), evt.CallCreatorAlt
+	if caller.IsEmpty() {
+		caller, alt = evt.From.ToNonAD(), types.EmptyJID
+	}
+	pn, lid, _ := a.cli.Identity()
+	switch {
+	case !evt.GroupJID.IsEmpty():
+		a.log.Debug("whatsapp: group call left alone", "call", evt.CallID)
+		return
+	case caller.User == "" || sameUser(caller, pn) || sameUser(caller, lid):
+		a.log.Debug("whatsapp: own call left alone", "call", evt.CallID)
+		return
+	}
+	if err := a.cli.RejectCall(a.ctx, caller, evt.CallID); err != nil {
+		a.log.Warn("whatsapp: reject a call", "call", evt.CallID, "err", err)
+	}
+	in := bridge.Inbound{
+		ChatID:      caller.String(),
+		SenderID:    caller.String(),
+		SenderPhone: a.senderPhone(caller, alt, pn, lid),
+		Media:       "call",
+		MessageID:   evt.CallID,
+		Time:        evt.Timestamp,
+	}
+	a.mu.Lock()
+	h := a.handler
+	a.mu.Unlock()
+	if h == nil {
+		a.log.Warn("whatsapp: a call came before the bridge was ready; the caller is not told", "call", evt.CallID)
+		return
+	}
+	if err := h.Handle(a.ctx, in); err != nil {
+		a.log.Warn("whatsapp: call not recorded; the caller is not told", "call", evt.CallID, "err", err)
+	}
 }
 
 // handleConnected records a healthy connection, sends the presence (see

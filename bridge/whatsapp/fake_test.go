@@ -38,6 +38,11 @@ type chatPresence struct {
 	state types.ChatPresence
 }
 
+type rejectCall struct {
+	from types.JID
+	id   string
+}
+
 type readCall struct {
 	ids          []types.MessageID
 	chat, sender types.JID
@@ -69,6 +74,7 @@ type fakeClient struct {
 	seen      []string // presences and chat states in order, as a contact sees them
 	reads     []readCall
 	userInfo  [][]types.JID
+	rejected  []rejectCall
 
 	qr        chan whatsmeow.QRChannelItem
 	pairPhone []string
@@ -196,6 +202,13 @@ func (f *fakeClient) GetUserInfo(ctx context.Context, jids []types.JID) (map[typ
 	defer f.mu.Unlock()
 	f.userInfo = append(f.userInfo, jids)
 	return map[types.JID]types.UserInfo{}, nil
+}
+
+func (f *fakeClient) RejectCall(ctx context.Context, callFrom types.JID, callID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rejected = append(f.rejected, rejectCall{from: callFrom, id: callID})
+	return nil
 }
 
 func (f *fakeClient) GetQRChannel(ctx context.Context) (<-chan whatsmeow.QRChannelItem, error) {

@@ -36,6 +36,7 @@ func runBot(ctx context.Context, e *env, qrPNG string) error {
 		KnownNumbers:   slices.DeleteFunc(append(slices.Clone(a.cfg.WhatsApp.AllowFrom), a.cfg.WhatsApp.Admins...), func(n string) bool { return n == "*" }),
 		IgnoreSelfChat: !a.cfg.WhatsApp.SelfChatMode,
 		TextChunkLimit: a.cfg.WhatsApp.TextChunkLimit,
+		RejectCalls:    a.cfg.WhatsApp.RejectCalls,
 		OnConnected: func(at time.Time) {
 			if err := a.store.SetLastConnected(ctx, at); err != nil {
 				slog.Warn("record the connection time", "err", err)
