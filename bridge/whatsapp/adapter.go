@@ -149,7 +149,7 @@ type Adapter struct {
 	failures      int // consecutive connect failures
 	outdatedTried bool
 	msgs          *recent[quoteRef]      // inbound messages by id, for quoting
-	timers        map[string]uint32      // disappearing timer by chat, seconds
+	timers        *recent[uint32]        // disappearing timer by chat, seconds
 	typing        map[string]*typingChat // chats showing "typing"
 
 	typingMu sync.Mutex // orders every presence and chat-state sent (presence.go)
@@ -194,8 +194,8 @@ func NewWithClient(c Client, opts Options) *Adapter {
 		setVersion: store.SetWAVersion,
 		changed:    make(chan struct{}),
 		done:       make(chan struct{}),
-		msgs:       newRecent[quoteRef](2048),
-		timers:     map[string]uint32{},
+		msgs:       newRecent[quoteRef](quoteMemory),
+		timers:     newRecent[uint32](timerMemory),
 		typing:     map[string]*typingChat{},
 		newTicker:  timeTicker,
 	}

@@ -60,7 +60,7 @@ func (a *Adapter) Send(ctx context.Context, chatID, id, text, quoteID string) er
 func (a *Adapter) buildText(chat, text, quoteID string) *waE2E.Message {
 	a.mu.Lock()
 	ref, quoted := a.msgs.get(quoteID)
-	timer := a.timers[chat]
+	timer, _ := a.timers.get(chat)
 	a.mu.Unlock()
 	quoted = quoted && quoteID != "" && ref.chat == chat
 	if quoteID != "" && !quoted {

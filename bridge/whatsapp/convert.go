@@ -41,12 +41,8 @@ const lookupTimeout = 5 * time.Second
 // the text): the bridge decides what to answer. The bridge also recognises
 // the bot's own messages coming back.
 func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string) {
-	if evt == nil {
+	if evt = unwrapped(evt); evt == nil {
 		return bridge.Inbound{}, ignoreEmpty
-	}
-	if evt.Message == nil && evt.RawMessage != nil {
-		unwrapped := *evt
-		evt = unwrapped.UnwrapRaw()
 	}
 	msg, info := evt.Message, evt.Info
 	if msg == nil {
@@ -136,6 +132,17 @@ func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string) {
 		}
 	}
 	return in, ""
+}
+
+// unwrapped is evt with its message out of the ephemeral, view-once and
+// other wrappers, the way whatsmeow delivers it; evt itself is not
+// changed.
+func unwrapped(evt *events.Message) *events.Message {
+	if evt == nil || evt.Message != nil || evt.RawMessage == nil {
+		return evt
+	}
+	c := *evt
+	return c.UnwrapRaw()
 }
 
 // ignoredKind names message kinds that never reach the bridge: reactions,

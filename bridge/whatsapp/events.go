@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.mau.fi/whatsmeow"
@@ -94,6 +95,7 @@ func (a *Adapter) handleEvent(rawEvt any) bool {
 // handleMessage passes a message to the handler and reports whether it was
 // handled: only then may whatsmeow acknowledge it.
 func (a *Adapter) handleMessage(evt *events.Message) bool {
+	evt = unwrapped(evt)
 	in, reason := a.inbound(evt)
 	a.remember(evt, in, reason)
 	if reason != "" {
@@ -114,9 +116,20 @@ func (a *Adapter) handleMessage(evt *events.Message) bool {
 	return true
 }
 
-// remember keeps what replies need: the message to quote and the chat's
-// disappearing-message timer.
+// Bounds on what the adapter remembers of inbound messages, so that its
+// memory stays small whatever strangers send.
+const (
+	quoteMemory  = 2048 // messages that a reply may quote
+	quoteSnippet = 300  // characters of a quoted message's text kept
+	timerMemory  = 4096 // chats whose disappearing-message timer is known
+)
+
+// remember keeps what replies need: the message to quote, as a short
+// snippet, and the chat's disappearing-message timer. A group message not
+// addressed to the bot (no mention, no reply to it) will not be answered,
+// so nothing of it is kept.
 func (a *Adapter) remember(evt *events.Message, in bridge.Inbound, reason string) {
+	evt = unwrapped(evt)
 	if evt == nil || evt.Message == nil {
 		return
 	}
@@ -127,7 +140,7 @@ func (a *Adapter) remember(evt *events.Message, in bridge.Inbound, reason string
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if pm := evt.Message.GetProtocolMessage(); pm != nil && pm.GetType() == waE2E.ProtocolMessage_EPHEMERAL_SETTING {
-		a.timers[chat] = pm.GetEphemeralExpiration()
+		a.setTimer(chat, pm.GetEphemeralExpiration())
 		return
 	}
 	if reason != "" {
@@ -138,10 +151,38 @@ func (a *Adapter) remember(evt *events.Message, in bridge.Inbound, reason string
 		a.msgs.del(in.Revokes)
 		return
 	}
-	if ci := contentOf(evt.Message).ci; ci != nil {
-		a.timers[chat] = ci.GetExpiration()
+	if in.IsGroup && !in.MentionsMe && !in.RepliesToMe {
+		return
 	}
-	a.msgs.put(in.MessageID, quoteRef{chat: chat, sender: evt.Info.Sender.ToNonAD(), text: in.Text})
+	c := contentOf(evt.Message)
+	if c.ci != nil {
+		a.setTimer(chat, c.ci.GetExpiration())
+	}
+	// The quote shows the message as its sender wrote it (with the
+	// mention the bridge does not see).
+	a.msgs.put(in.MessageID, quoteRef{chat: chat, sender: evt.Info.Sender.ToNonAD(), text: snippet(c.text, quoteSnippet)})
+}
+
+// setTimer records a chat's disappearing-message timer; a.mu held.
+func (a *Adapter) setTimer(chat string, seconds uint32) {
+	if seconds == 0 {
+		a.timers.del(chat)
+		return
+	}
+	a.timers.put(chat, seconds)
+}
+
+// snippet is the first n characters of s, copied so that a long message
+// is not kept alive by its first words.
+func snippet(s string, n int) string {
+	i := 0
+	for j := range s {
+		if i == n {
+			return strings.Clone(s[:j]) + "…"
+		}
+		i++
+	}
+	return strings.Clone(s)
 }
 
 // handleCallOffer rejects a 1:1 call when Options.RejectCalls is set and
