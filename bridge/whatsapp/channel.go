@@ -11,6 +11,7 @@ import (
 	"go.mau.fi/whatsmeow/types"
 	"google.golang.org/protobuf/proto"
 
+	"waclaw/bridge"
 	"waclaw/bridge/whatsapp/markup"
 )
 
@@ -46,11 +47,11 @@ func (a *Adapter) Send(ctx context.Context, chatID, id, text, quoteID string) er
 			return nil
 		}
 		if attempt >= a.opts.SendAttempts || !retryable(ctx, err) {
-			return fmt.Errorf("send to %s (attempt %d): %w", to, attempt, err)
+			return fmt.Errorf("send (attempt %d): %w", attempt, redactErr(err))
 		}
 		a.log.Debug("whatsapp: send failed; retrying", "chat", chatID, "attempt", attempt, "err", err)
 		if err := a.sleep(ctx, time.Duration(attempt)*time.Second); err != nil {
-			return fmt.Errorf("send to %s: %w", to, err)
+			return fmt.Errorf("send (attempt %d): %w", attempt, err)
 		}
 	}
 }
@@ -110,11 +111,11 @@ func (a *Adapter) MarkRead(ctx context.Context, chatID, senderID string, ids ...
 	var sender types.JID
 	if senderID != "" {
 		if sender, err = types.ParseJID(senderID); err != nil {
-			return fmt.Errorf("mark read: sender %q: %w", senderID, err)
+			return fmt.Errorf("mark read: sender %s: %w", bridge.HashID(senderID), redactErr(err))
 		}
 	}
 	if err := a.cli.MarkRead(ctx, ids, a.now(), chat, sender.ToNonAD()); err != nil {
-		return fmt.Errorf("mark read in %s: %w", chat, err)
+		return fmt.Errorf("mark read: %w", redactErr(err))
 	}
 	return nil
 }
@@ -123,10 +124,10 @@ func (a *Adapter) MarkRead(ctx context.Context, chatID, senderID string, ids ...
 func chatJID(chatID string) (types.JID, error) {
 	j, err := types.ParseJID(chatID)
 	if err != nil {
-		return types.EmptyJID, fmt.Errorf("chat id %q: %w", chatID, err)
+		return types.EmptyJID, fmt.Errorf("chat id %s: %w", bridge.HashID(chatID), redactErr(err))
 	}
 	if j.User == "" {
-		return types.EmptyJID, fmt.Errorf("chat id %q: not a chat", chatID)
+		return types.EmptyJID, fmt.Errorf("chat id %s: not a chat", bridge.HashID(chatID))
 	}
 	return j.ToNonAD(), nil
 }

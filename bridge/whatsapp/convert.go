@@ -210,7 +210,7 @@ func (a *Adapter) senderPhone(sender, alt, pn, lid types.JID) string {
 		defer cancel()
 		found, err := a.cli.LIDs().GetPNForLID(ctx, sender)
 		if err != nil {
-			a.log.Warn("whatsapp: look up the phone number of a LID", "lid", sender.String(), "err", err)
+			a.log.Warn("whatsapp: look up the phone number of a LID", "lid", hashJID(sender), "err", redactErr(err))
 			return ""
 		}
 		if found.Server == types.DefaultUserServer {

@@ -110,7 +110,7 @@ func (a *Adapter) handleMessage(evt *events.Message) bool {
 		return false
 	}
 	if err := h.Handle(a.ctx, in); err != nil {
-		a.log.Warn("whatsapp: message not recorded; WhatsApp will deliver it again", "id", in.MessageID, "err", err)
+		a.log.Warn("whatsapp: message not recorded; WhatsApp will deliver it again", "id", in.MessageID, "err", redactErr(err))
 		return false
 	}
 	return true
@@ -209,7 +209,7 @@ func (a *Adapter) handleCallOffer(evt *events.CallOffer) {
 		return
 	}
 	if err := a.cli.RejectCall(a.ctx, caller, evt.CallID); err != nil {
-		a.log.Warn("whatsapp: reject a call", "call", evt.CallID, "err", err)
+		a.log.Warn("whatsapp: reject a call", "call", evt.CallID, "err", redactErr(err))
 	}
 	in := bridge.Inbound{
 		ChatID:      caller.String(),
@@ -227,7 +227,7 @@ func (a *Adapter) handleCallOffer(evt *events.CallOffer) {
 		return
 	}
 	if err := h.Handle(a.ctx, in); err != nil {
-		a.log.Warn("whatsapp: call not recorded; the caller is not told", "call", evt.CallID, "err", err)
+		a.log.Warn("whatsapp: call not recorded; the caller is not told", "call", evt.CallID, "err", redactErr(err))
 	}
 }
 
@@ -248,7 +248,7 @@ func (a *Adapter) handleConnected() {
 		s.Connected, s.Degraded, s.LastConnected = true, false, now
 		s.Stopped, s.StopReason, s.Until, s.LastError = false, "", time.Time{}, ""
 	})
-	a.log.Info("whatsapp: connected", "number", phoneOf(pn))
+	a.log.Info("whatsapp: connected", "account", bridge.HashID(phoneOf(pn)))
 	if a.opts.OnConnected != nil {
 		a.opts.OnConnected(now)
 	}
@@ -273,7 +273,7 @@ func (a *Adapter) prefillLIDs() {
 		ctx, cancel := context.WithTimeout(ctx, prefillTimeout)
 		defer cancel()
 		if _, err := a.cli.GetUserInfo(ctx, jids); err != nil {
-			a.log.Warn("whatsapp: look up the LIDs of allowed numbers", "count", len(jids), "err", err)
+			a.log.Warn("whatsapp: look up the LIDs of allowed numbers", "count", len(jids), "err", redactErr(err))
 		}
 	})
 }
@@ -339,12 +339,12 @@ func (a *Adapter) connectFailed(why string) {
 	a.mu.Unlock()
 	a.update(func(s *State) { s.Connected, s.LastError = false, why })
 	if n > maxConnectFailures {
-		a.log.Error("whatsapp: giving up after repeated connect failures", "failures", n-1, "last", why)
+		a.log.Error("whatsapp: giving up after repeated connect failures", "failures", n-1, "last", redact(why))
 		a.stop(StopReason(fmt.Sprintf("%s (%s)", StopConnectFailed, why)), time.Time{}, true)
 		return
 	}
 	d := backoff(n)
-	a.log.Warn("whatsapp: connection failed; retrying", "in", d, "attempt", n, "reason", why)
+	a.log.Warn("whatsapp: connection failed; retrying", "in", d, "attempt", n, "reason", redact(why))
 	a.reconnectAfter(d)
 }
 

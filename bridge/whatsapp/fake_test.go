@@ -57,6 +57,8 @@ type fakeClient struct {
 	pushName string
 	lids     map[types.JID]types.JID
 	lidErr   error
+	// errors returned by GetUserInfo, RejectCall and SendChatPresence
+	userInfoErr, rejectErr, chatPresErr error
 
 	handlers map[uint32]whatsmeow.EventHandlerWithSuccessStatus
 	nextH    uint32
@@ -185,6 +187,9 @@ func (f *fakeClient) SendPresence(ctx context.Context, state types.Presence) err
 func (f *fakeClient) SendChatPresence(ctx context.Context, jid types.JID, state types.ChatPresence, media types.ChatPresenceMedia) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.chatPresErr != nil {
+		return f.chatPresErr
+	}
 	f.chatPres = append(f.chatPres, chatPresence{to: jid, state: state})
 	f.seen = append(f.seen, string(state)+" "+jid.User)
 	return nil
@@ -201,14 +206,14 @@ func (f *fakeClient) GetUserInfo(ctx context.Context, jids []types.JID) (map[typ
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.userInfo = append(f.userInfo, jids)
-	return map[types.JID]types.UserInfo{}, nil
+	return map[types.JID]types.UserInfo{}, f.userInfoErr
 }
 
 func (f *fakeClient) RejectCall(ctx context.Context, callFrom types.JID, callID string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.rejected = append(f.rejected, rejectCall{from: callFrom, id: callID})
-	return nil
+	return f.rejectErr
 }
 
 func (f *fakeClient) GetQRChannel(ctx context.Context) (<-chan whatsmeow.QRChannelItem, error) {

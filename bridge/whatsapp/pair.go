@@ -107,7 +107,7 @@ func (a *Adapter) pairLoop(ctx context.Context, out io.Writer, qrs <-chan whatsm
 				}
 				code, err := a.cli.PairPhone(ctx, phone, true, whatsmeow.PairClientChrome, PairDisplayName)
 				if err != nil {
-					return fmt.Errorf("WhatsApp refused a pairing code for +%s: %w", phone, err)
+					return fmt.Errorf("WhatsApp refused a pairing code for this number: %w", redactErr(err))
 				}
 				fmt.Fprintf(out, "On your phone open WhatsApp > Settings > Linked devices > Link a device > Link with phone number instead, and enter: %s\n", code)
 				codeShown = true

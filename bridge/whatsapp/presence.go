@@ -49,7 +49,7 @@ func (a *Adapter) syncPresence(force bool) {
 		return
 	}
 	if err := a.setPresence(a.ctx, want, force); err != nil {
-		a.log.Warn("whatsapp: send presence", "presence", string(want), "err", err)
+		a.log.Warn("whatsapp: send presence", "presence", string(want), "err", redactErr(err))
 	}
 }
 
@@ -117,7 +117,7 @@ func (a *Adapter) Typing(ctx context.Context, chatID string, on bool) error {
 		if perr := a.settle(ctx); perr != nil {
 			a.log.Debug("whatsapp: show typing: presence", "err", perr)
 		}
-		return fmt.Errorf("show typing: %w", err)
+		return fmt.Errorf("show typing: %w", redactErr(err))
 	}
 	a.goBackground(func(context.Context) { a.refreshTyping(tctx, chatID, to, tc) })
 	return nil
@@ -131,7 +131,7 @@ func (a *Adapter) stopTyping(ctx context.Context, to types.JID) error {
 		err = perr
 	}
 	if err != nil {
-		return fmt.Errorf("clear typing: %w", err)
+		return fmt.Errorf("clear typing: %w", redactErr(err))
 	}
 	return nil
 }
