@@ -146,7 +146,8 @@ type Adapter struct {
 	done          chan struct{}  // closed on a permanent stop
 	presence      types.Presence // last presence sent on this connection, "" for none
 	reconnecting  bool
-	failures      int // consecutive connect failures
+	pairing       bool // Pair is running: it handles an outdated client itself
+	failures      int  // consecutive connect failures
 	outdatedTried bool
 	msgs          *recent[quoteRef]      // inbound messages by id, for quoting
 	timers        *recent[uint32]        // disappearing timer by chat, seconds

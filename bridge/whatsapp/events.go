@@ -302,6 +302,10 @@ func (a *Adapter) handleTemporaryBan(evt *events.TemporaryBan) {
 func (a *Adapter) handleClientOutdated() {
 	a.log.Error("whatsapp: WhatsApp rejected this client version as outdated (405)", "version", store.GetWAVersion().String())
 	a.mu.Lock()
+	if a.pairing {
+		a.mu.Unlock()
+		return // Pair updates the version and starts again with a new QR code
+	}
 	tried := a.outdatedTried
 	a.outdatedTried = true
 	a.mu.Unlock()
@@ -311,23 +315,33 @@ func (a *Adapter) handleClientOutdated() {
 	}
 	a.update(func(s *State) { s.Connected, s.LastError = false, "client version outdated" })
 	a.goBackground(func(ctx context.Context) {
-		vctx, cancel := context.WithTimeout(ctx, versionTimeout)
-		latest, err := a.fetchVersion(vctx)
-		cancel()
-		if err != nil || latest == nil || !store.GetWAVersion().LessThan(*latest) {
-			if err == nil {
-				err = errors.New("no newer version published")
-			}
+		if err := a.refreshVersion(ctx); err != nil {
 			a.log.Error("whatsapp: find the current WhatsApp Web version", "err", err)
 			a.stop(StopClientOutdated, time.Time{}, true)
 			return
 		}
-		a.log.Warn("whatsapp: retrying with the current WhatsApp Web version", "version", latest.String())
-		a.setVersion(*latest)
 		if err := a.cli.Connect(); err != nil && !errors.Is(err, whatsmeow.ErrAlreadyConnected) {
 			a.connectFailed("reconnect after a version update: " + err.Error())
 		}
 	})
+}
+
+// refreshVersion fetches the current WhatsApp Web version and connects
+// with it from now on; it fails when none newer than the one in use is
+// published.
+func (a *Adapter) refreshVersion(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, versionTimeout)
+	defer cancel()
+	latest, err := a.fetchVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("fetch the current WhatsApp Web version: %w", err)
+	}
+	if latest == nil || !store.GetWAVersion().LessThan(*latest) {
+		return errors.New("no newer version published")
+	}
+	a.log.Warn("whatsapp: retrying with the current WhatsApp Web version", "version", latest.String())
+	a.setVersion(*latest)
+	return nil
 }
 
 // connectFailed backs off and reconnects, up to maxConnectFailures in a

@@ -3,6 +3,7 @@ package whatsapp
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -11,6 +12,7 @@ import (
 
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 
@@ -79,6 +81,7 @@ type fakeClient struct {
 	rejected  []rejectCall
 
 	qr        chan whatsmeow.QRChannelItem
+	nextQR    []chan whatsmeow.QRChannelItem // for the pairings after the first
 	pairPhone []string
 	pairName  string
 	pairType  whatsmeow.PairClientType
@@ -217,10 +220,16 @@ func (f *fakeClient) RejectCall(ctx context.Context, callFrom types.JID, callID 
 }
 
 func (f *fakeClient) GetQRChannel(ctx context.Context) (<-chan whatsmeow.QRChannelItem, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.qr == nil {
 		return nil, whatsmeow.ErrQRStoreContainsID
 	}
-	return f.qr, nil
+	ch := f.qr
+	if len(f.nextQR) > 0 {
+		f.qr, f.nextQR = f.nextQR[0], f.nextQR[1:]
+	}
+	return ch, nil
 }
 
 func (f *fakeClient) PairPhone(ctx context.Context, phone string, showPushNotification bool, clientType whatsmeow.PairClientType, clientDisplayName string) (string, error) {
@@ -310,6 +319,11 @@ func testAdapter(t *testing.T, f *fakeClient, opts Options) (*Adapter, *sleeps, 
 		opts.Sleep = sl.sleep
 	}
 	a := NewWithClient(f, opts)
+	// Tests never ask the network for WhatsApp Web's version.
+	a.fetchVersion = func(context.Context) (*store.WAVersionContainer, error) {
+		return nil, errors.New("no network in tests")
+	}
+	a.setVersion = func(store.WAVersionContainer) { t.Error("the version was changed unasked") }
 	t.Cleanup(a.Close)
 	return a, sl, logs
 }
