@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -37,6 +38,11 @@ type Options struct {
 	// account's own "message yourself" chat (channels.whatsapp.selfChatMode
 	// false); by default that chat is the owner's line to the bot.
 	IgnoreSelfChat bool
+	// RejectCalls rejects incoming 1:1 calls and passes each to the
+	// handler as an Inbound with Media "call", so the bridge can text the
+	// caller (channels.whatsapp.rejectCalls, for a bot's own number). Off,
+	// calls are left alone: on a personal number the owner takes them.
+	RejectCalls bool
 	// OnConnected, if set, is told each time the connection comes up (the
 	// command records it for doctor).
 	OnConnected func(at time.Time)
@@ -136,17 +142,20 @@ type Adapter struct {
 	handler       Handler
 	handlerID     uint32
 	state         State
-	changed       chan struct{} // closed and replaced on every state change
-	done          chan struct{} // closed on a permanent stop
-	presenceSent  bool          // "available" sent on this connection
+	changed       chan struct{}  // closed and replaced on every state change
+	done          chan struct{}  // closed on a permanent stop
+	presence      types.Presence // last presence sent on this connection, "" for none
 	reconnecting  bool
-	failures      int // consecutive connect failures
+	pairing       bool // Pair is running: it handles an outdated client itself
+	failures      int  // consecutive connect failures
 	outdatedTried bool
-	msgs          *recent[quoteRef] // inbound messages by id, for quoting
-	timers        map[string]uint32 // disappearing timer by chat, seconds
-	typing        map[string]context.CancelFunc
+	msgs          *recent[quoteRef]      // inbound messages by id, for quoting
+	timers        *recent[uint32]        // disappearing timer by chat, seconds
+	typing        map[string]*typingChat // chats showing "typing"
 
-	typingMu sync.Mutex // orders a refresh against the "paused" that ends it
+	typingMu sync.Mutex // orders every presence and chat-state sent (presence.go)
+	// newTicker makes the typing refresh's ticker; tests tick by hand.
+	newTicker func(d time.Duration) (<-chan time.Time, func())
 }
 
 // quoteRef is what a reply needs to quote an inbound message.
@@ -186,9 +195,10 @@ func NewWithClient(c Client, opts Options) *Adapter {
 		setVersion: store.SetWAVersion,
 		changed:    make(chan struct{}),
 		done:       make(chan struct{}),
-		msgs:       newRecent[quoteRef](2048),
-		timers:     map[string]uint32{},
-		typing:     map[string]context.CancelFunc{},
+		msgs:       newRecent[quoteRef](quoteMemory),
+		timers:     newRecent[uint32](timerMemory),
+		typing:     map[string]*typingChat{},
+		newTicker:  timeTicker,
 	}
 	if a.log == nil {
 		a.log = slog.Default()
@@ -245,8 +255,8 @@ func (a *Adapter) Connect() error {
 func (a *Adapter) Close() {
 	a.cancel()
 	a.mu.Lock()
-	for chat, stop := range a.typing {
-		stop()
+	for chat, tc := range a.typing {
+		tc.stop()
 		delete(a.typing, chat)
 	}
 	a.mu.Unlock()
@@ -323,6 +333,14 @@ func (r *recent[T]) put(k string, v T) {
 		delete(r.m, r.order[0])
 		r.order = r.order[1:]
 	}
+}
+
+func (r *recent[T]) del(k string) {
+	if _, ok := r.m[k]; !ok {
+		return
+	}
+	delete(r.m, k)
+	r.order = slices.DeleteFunc(r.order, func(o string) bool { return o == k })
 }
 
 func (r *recent[T]) get(k string) (T, bool) {

@@ -11,11 +11,9 @@ import (
 	"go.mau.fi/whatsmeow/types"
 	"google.golang.org/protobuf/proto"
 
+	"waclaw/bridge"
 	"waclaw/bridge/whatsapp/markup"
 )
-
-// typingMax ends a typing indicator nobody turned off.
-const typingMax = 10 * time.Minute
 
 // DefaultTextChunkLimit is the longest message the adapter sends when
 // Options.TextChunkLimit is not set.
@@ -49,11 +47,11 @@ func (a *Adapter) Send(ctx context.Context, chatID, id, text, quoteID string) er
 			return nil
 		}
 		if attempt >= a.opts.SendAttempts || !retryable(ctx, err) {
-			return fmt.Errorf("send to %s (attempt %d): %w", to, attempt, err)
+			return fmt.Errorf("send (attempt %d): %w", attempt, redactErr(err))
 		}
 		a.log.Debug("whatsapp: send failed; retrying", "chat", chatID, "attempt", attempt, "err", err)
 		if err := a.sleep(ctx, time.Duration(attempt)*time.Second); err != nil {
-			return fmt.Errorf("send to %s: %w", to, err)
+			return fmt.Errorf("send (attempt %d): %w", attempt, err)
 		}
 	}
 }
@@ -63,7 +61,7 @@ func (a *Adapter) Send(ctx context.Context, chatID, id, text, quoteID string) er
 func (a *Adapter) buildText(chat, text, quoteID string) *waE2E.Message {
 	a.mu.Lock()
 	ref, quoted := a.msgs.get(quoteID)
-	timer := a.timers[chat]
+	timer, _ := a.timers.get(chat)
 	a.mu.Unlock()
 	quoted = quoted && quoteID != "" && ref.chat == chat
 	if quoteID != "" && !quoted {
@@ -101,58 +99,6 @@ func retryable(ctx context.Context, err error) bool {
 	return true
 }
 
-// Typing shows "typing..." in a chat, refreshed every
-// Options.TypingRefresh until it is turned off (or typingMax passes), or
-// clears it.
-func (a *Adapter) Typing(ctx context.Context, chatID string, on bool) error {
-	to, err := chatJID(chatID)
-	if err != nil {
-		return fmt.Errorf("typing: %w", err)
-	}
-	a.typingMu.Lock()
-	defer a.typingMu.Unlock()
-	a.mu.Lock()
-	stop := a.typing[chatID]
-	delete(a.typing, chatID)
-	a.mu.Unlock()
-	if stop != nil {
-		stop()
-	}
-	if !on {
-		if err := a.cli.SendChatPresence(ctx, to, types.ChatPresencePaused, types.ChatPresenceMediaText); err != nil {
-			return fmt.Errorf("clear typing in %s: %w", to, err)
-		}
-		return nil
-	}
-	if err := a.cli.SendChatPresence(ctx, to, types.ChatPresenceComposing, types.ChatPresenceMediaText); err != nil {
-		return fmt.Errorf("show typing in %s: %w", to, err)
-	}
-	tctx, cancel := context.WithTimeout(a.ctx, typingMax)
-	a.mu.Lock()
-	a.typing[chatID] = cancel
-	a.mu.Unlock()
-	a.goBackground(func(context.Context) {
-		defer cancel()
-		t := time.NewTicker(a.opts.TypingRefresh)
-		defer t.Stop()
-		for {
-			select {
-			case <-tctx.Done():
-				return
-			case <-t.C:
-			}
-			a.typingMu.Lock()
-			if tctx.Err() == nil {
-				if err := a.cli.SendChatPresence(tctx, to, types.ChatPresenceComposing, types.ChatPresenceMediaText); err != nil {
-					a.log.Debug("whatsapp: refresh typing", "chat", chatID, "err", err)
-				}
-			}
-			a.typingMu.Unlock()
-		}
-	})
-	return nil
-}
-
 // MarkRead sends read receipts for messages from one sender in a chat.
 func (a *Adapter) MarkRead(ctx context.Context, chatID, senderID string, ids ...string) error {
 	if len(ids) == 0 {
@@ -165,11 +111,11 @@ func (a *Adapter) MarkRead(ctx context.Context, chatID, senderID string, ids ...
 	var sender types.JID
 	if senderID != "" {
 		if sender, err = types.ParseJID(senderID); err != nil {
-			return fmt.Errorf("mark read: sender %q: %w", senderID, err)
+			return fmt.Errorf("mark read: sender %s: %w", bridge.HashID(senderID), redactErr(err))
 		}
 	}
 	if err := a.cli.MarkRead(ctx, ids, a.now(), chat, sender.ToNonAD()); err != nil {
-		return fmt.Errorf("mark read in %s: %w", chat, err)
+		return fmt.Errorf("mark read: %w", redactErr(err))
 	}
 	return nil
 }
@@ -178,10 +124,10 @@ func (a *Adapter) MarkRead(ctx context.Context, chatID, senderID string, ids ...
 func chatJID(chatID string) (types.JID, error) {
 	j, err := types.ParseJID(chatID)
 	if err != nil {
-		return types.EmptyJID, fmt.Errorf("chat id %q: %w", chatID, err)
+		return types.EmptyJID, fmt.Errorf("chat id %s: %w", bridge.HashID(chatID), redactErr(err))
 	}
 	if j.User == "" {
-		return types.EmptyJID, fmt.Errorf("chat id %q: not a chat", chatID)
+		return types.EmptyJID, fmt.Errorf("chat id %s: not a chat", bridge.HashID(chatID))
 	}
 	return j.ToNonAD(), nil
 }

@@ -87,6 +87,32 @@ func TestSendBuildsMessage(t *testing.T) {
 			}},
 		},
 		{
+			name:    "broadcast list message: quoted in the sender's DM",
+			inbound: []any{msgEvent(list, alicePN, text("to all my friends"), asWhatsmeow, func(i *types.MessageInfo) { i.ID = "B1" })},
+			chat:    alicePN.String(),
+			quote:   "B1",
+			wantTo:  alicePN,
+			want: &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{
+				Text: proto.String("hello there"),
+				ContextInfo: &waE2E.ContextInfo{
+					StanzaID:      proto.String("B1"),
+					Participant:   proto.String(alicePN.String()),
+					QuotedMessage: &waE2E.Message{Conversation: proto.String("to all my friends")},
+				},
+			}},
+		},
+		{
+			name: "a message deleted for everyone is not quoted",
+			inbound: []any{
+				msgEvent(alicePN, alicePN, text("oops, my password"), func(i *types.MessageInfo) { i.ID = "P1" }),
+				msgEvent(alicePN, alicePN, revoke("P1"), func(i *types.MessageInfo) { i.ID = "R1"; i.Edit = types.EditAttributeSenderRevoke }),
+			},
+			chat:   alicePN.String(),
+			quote:  "P1",
+			wantTo: alicePN,
+			want:   &waE2E.Message{Conversation: proto.String("hello there")},
+		},
+		{
 			name: "timer turned off",
 			inbound: []any{ephemeralQuestion, msgEvent(alicePN, alicePN, &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
 				Type: waE2E.ProtocolMessage_EPHEMERAL_SETTING.Enum(), EphemeralExpiration: proto.Uint32(0)}})},
@@ -174,48 +200,6 @@ func TestSendBadChat(t *testing.T) {
 	}
 	if len(f.sent) != 0 {
 		t.Errorf("sent %v", f.sent)
-	}
-}
-
-func TestTyping(t *testing.T) {
-	f := newFake()
-	a, _, _ := testAdapter(t, f, Options{TypingRefresh: 5 * time.Millisecond})
-	if err := a.Typing(t.Context(), alicePN.String(), true); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		f.mu.Lock()
-		n := len(f.chatPres)
-		f.mu.Unlock()
-		if n >= 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("typing refreshed %d times in 5s", n)
-		}
-		time.Sleep(time.Millisecond)
-	}
-	if err := a.Typing(t.Context(), alicePN.String(), false); err != nil {
-		t.Fatal(err)
-	}
-	f.mu.Lock()
-	n := len(f.chatPres)
-	last := f.chatPres[n-1]
-	f.mu.Unlock()
-	if last != (chatPresence{to: alicePN, state: types.ChatPresencePaused}) {
-		t.Errorf("last chat presence = %+v; want paused", last)
-	}
-	time.Sleep(30 * time.Millisecond)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.chatPres) != n {
-		t.Errorf("typing refreshed after it was turned off: %v", f.chatPres[n:])
-	}
-	for _, p := range f.chatPres[:n-1] {
-		if p != (chatPresence{to: alicePN, state: types.ChatPresenceComposing}) {
-			t.Errorf("chat presence %+v; want composing to Alice", p)
-		}
 	}
 }
 

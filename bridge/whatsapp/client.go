@@ -28,6 +28,9 @@ type Client interface {
 	SendChatPresence(ctx context.Context, jid types.JID, state types.ChatPresence, media types.ChatPresenceMedia) error
 	MarkRead(ctx context.Context, ids []types.MessageID, timestamp time.Time, chat, sender types.JID, receiptTypeExtra ...types.ReceiptType) error
 	GetUserInfo(ctx context.Context, jids []types.JID) (map[types.JID]types.UserInfo, error)
+	// RejectCall declines an incoming call; callFrom is the caller, who
+	// is also named as the call's creator.
+	RejectCall(ctx context.Context, callFrom types.JID, callID string) error
 
 	// Pairing, as in whatsmeow: GetQRChannel before Connect, PairPhone
 	// after the first QR code.

@@ -1,8 +1,11 @@
 package whatsapp
 
 import (
+	"cmp"
 	"context"
+	"strings"
 	"time"
+	"unicode"
 
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
@@ -15,11 +18,12 @@ import (
 const (
 	ignoreEmpty         = "empty event"
 	ignoreStatus        = "status broadcast"
-	ignoreBroadcastList = "broadcast list"
+	ignoreBroadcastList = "broadcast list message without a sender"
 	ignoreNewsletter    = "newsletter"
 	ignoreBot           = "sent by a bot"
 	ignoreReaction      = "reaction"
-	ignoreRevoke        = "revoke"
+	ignorePollVote      = "poll vote"
+	ignoreRevoke        = "delete for everyone that names no message"
 	ignoreEdit          = "edit"
 	ignoreProtocol      = "protocol message"
 	ignoreOwnElsewhere  = "sent by the linked account outside its self-chat"
@@ -31,27 +35,31 @@ const (
 const lookupTimeout = 5 * time.Second
 
 // inbound translates a message event into the bridge's Inbound, or returns
-// a non-empty reason why the message is ignored. A picture, voice note or
-// other attachment is passed on with its kind in Media (and its caption,
-// if any, as the text): the bridge decides what to answer. The bridge
-// also recognises the bot's own messages coming back.
+// a non-empty reason why the message is ignored. A picture, voice note,
+// location, contact card, poll or other kind that is not text is passed on
+// with its kind in Media (and its caption or the button picked, if any, as
+// the text): the bridge decides what to answer. The bridge also recognises
+// the bot's own messages coming back.
 func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string) {
-	if evt == nil {
+	if evt = unwrapped(evt); evt == nil {
 		return bridge.Inbound{}, ignoreEmpty
-	}
-	if evt.Message == nil && evt.RawMessage != nil {
-		unwrapped := *evt
-		evt = unwrapped.UnwrapRaw()
 	}
 	msg, info := evt.Message, evt.Info
 	if msg == nil {
 		return bridge.Inbound{}, ignoreEmpty
 	}
 	chat, sender := info.Chat.ToNonAD(), info.Sender.ToNonAD()
+	// A broadcast list is the sender's list, not a chat: each recipient
+	// sees the message in their DM with the sender, so it is answered
+	// there.
+	broadcast := chat.IsBroadcastList()
+	if broadcast {
+		chat = sender
+	}
 	switch {
 	case chat == types.StatusBroadcastJID:
 		return bridge.Inbound{}, ignoreStatus
-	case chat.Server == types.BroadcastServer:
+	case broadcast && sender.User == "":
 		return bridge.Inbound{}, ignoreBroadcastList
 	case chat.Server == types.NewsletterServer:
 		return bridge.Inbound{}, ignoreNewsletter
@@ -64,7 +72,7 @@ func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string) {
 
 	pn, lid, _ := a.cli.Identity()
 	isGroup := chat.Server == types.GroupServer
-	selfChat := !isGroup && (sameUser(chat, pn) || sameUser(chat, lid))
+	selfChat := !isGroup && !broadcast && (sameUser(chat, pn) || sameUser(chat, lid))
 	fromSelf := info.IsFromMe || sameUser(sender, pn) || sameUser(sender, lid)
 	if fromSelf && !selfChat {
 		return bridge.Inbound{}, ignoreOwnElsewhere
@@ -72,28 +80,46 @@ func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string) {
 	if selfChat && a.opts.IgnoreSelfChat {
 		return bridge.Inbound{}, ignoreSelfChat
 	}
-	text, media := textOf(msg), mediaKind(msg)
-	if text == "" && media == "" {
+	if revoked, ok := revokedID(evt); ok {
+		if revoked == "" {
+			return bridge.Inbound{}, ignoreRevoke
+		}
+		return bridge.Inbound{
+			ChatID:      chat.String(),
+			SenderID:    sender.String(),
+			SenderPhone: a.senderPhone(info.Sender, info.SenderAlt, pn, lid),
+			PushName:    info.PushName,
+			IsGroup:     isGroup,
+			FromSelf:    fromSelf,
+			SelfChat:    selfChat,
+			MessageID:   info.ID,
+			Revokes:     revoked,
+			Time:        info.Timestamp,
+		}, ""
+	}
+	c := contentOf(msg)
+	if c.text == "" && c.media == "" {
 		return bridge.Inbound{}, ignoreNoText
 	}
 	in := bridge.Inbound{
 		ChatID:    chat.String(),
 		SenderID:  sender.String(),
 		PushName:  info.PushName,
-		Text:      text,
-		Media:     media,
+		Text:      c.text,
+		Media:     c.media,
 		IsGroup:   isGroup,
 		FromSelf:  fromSelf,
 		SelfChat:  selfChat,
 		MessageID: info.ID,
 		Time:      info.Timestamp,
 	}
-	in.SenderPhone = a.senderPhone(info, pn, lid)
-	if ci := contextInfo(msg); ci != nil {
+	in.SenderPhone = a.senderPhone(info.Sender, info.SenderAlt, pn, lid)
+	if ci := c.ci; ci != nil {
 		in.QuotedText = quotedText(ci.GetQuotedMessage())
 		for _, m := range ci.GetMentionedJID() {
 			if j, err := types.ParseJID(m); err == nil && (sameUser(j, pn) || sameUser(j, lid)) {
 				in.MentionsMe = true
+				in.Text = stripMention(in.Text, j.User)
 			}
 		}
 		if in.QuotedID = ci.GetStanzaID(); in.QuotedID != "" {
@@ -108,22 +134,32 @@ func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string) {
 	return in, ""
 }
 
+// unwrapped is evt with its message out of the ephemeral, view-once and
+// other wrappers, the way whatsmeow delivers it; evt itself is not
+// changed.
+func unwrapped(evt *events.Message) *events.Message {
+	if evt == nil || evt.Message != nil || evt.RawMessage == nil {
+		return evt
+	}
+	c := *evt
+	return c.UnwrapRaw()
+}
+
 // ignoredKind names message kinds that never reach the bridge: reactions,
-// revokes, edits and other protocol messages.
+// poll votes, edits and protocol messages other than a delete for
+// everyone.
 func ignoredKind(evt *events.Message) string {
 	msg := evt.Message
+	if _, ok := revokedID(evt); ok {
+		return ""
+	}
 	if pm := msg.GetProtocolMessage(); pm != nil {
-		switch pm.GetType() {
-		case waE2E.ProtocolMessage_REVOKE:
-			return ignoreRevoke
-		case waE2E.ProtocolMessage_MESSAGE_EDIT:
+		if pm.GetType() == waE2E.ProtocolMessage_MESSAGE_EDIT {
 			return ignoreEdit
 		}
 		return ignoreProtocol
 	}
 	switch evt.Info.Edit {
-	case types.EditAttributeSenderRevoke, types.EditAttributeAdminRevoke:
-		return ignoreRevoke
 	case types.EditAttributeMessageEdit, types.EditAttributeAdminEdit:
 		return ignoreEdit
 	case types.EditAttributePinInChat:
@@ -135,13 +171,31 @@ func ignoredKind(evt *events.Message) string {
 	if msg.GetReactionMessage() != nil || msg.GetEncReactionMessage() != nil {
 		return ignoreReaction
 	}
+	if msg.GetPollUpdateMessage() != nil {
+		return ignorePollVote
+	}
 	return ""
 }
 
+// revokedID reports whether evt deletes a message for everyone (its
+// sender did, or a group admin), and the id of the message it deletes,
+// "" if it does not say.
+func revokedID(evt *events.Message) (string, bool) {
+	pm := evt.Message.GetProtocolMessage()
+	// REVOKE is the protocol message type 0, so a message that is no
+	// protocol message at all reads as one.
+	revoke := pm != nil && pm.GetType() == waE2E.ProtocolMessage_REVOKE
+	switch evt.Info.Edit {
+	case types.EditAttributeSenderRevoke, types.EditAttributeAdminRevoke:
+		revoke = true
+	}
+	return pm.GetKey().GetID(), revoke
+}
+
 // senderPhone is the sender's number in E.164: from a phone-number JID,
-// else from SenderAlt, else from the LID store.
-func (a *Adapter) senderPhone(info types.MessageInfo, pn, lid types.JID) string {
-	sender := info.Sender.ToNonAD()
+// else from its alternative JID (SenderAlt), else from the LID store.
+func (a *Adapter) senderPhone(sender, alt, pn, lid types.JID) string {
+	sender = sender.ToNonAD()
 	switch sender.Server {
 	case types.DefaultUserServer:
 		return phoneOf(sender)
@@ -149,14 +203,14 @@ func (a *Adapter) senderPhone(info types.MessageInfo, pn, lid types.JID) string 
 		if sameUser(sender, lid) {
 			return phoneOf(pn)
 		}
-		if alt := info.SenderAlt.ToNonAD(); alt.Server == types.DefaultUserServer {
+		if alt := alt.ToNonAD(); alt.Server == types.DefaultUserServer {
 			return phoneOf(alt)
 		}
 		ctx, cancel := context.WithTimeout(a.ctx, lookupTimeout)
 		defer cancel()
 		found, err := a.cli.LIDs().GetPNForLID(ctx, sender)
 		if err != nil {
-			a.log.Warn("whatsapp: look up the phone number of a LID", "lid", sender.String(), "err", err)
+			a.log.Warn("whatsapp: look up the phone number of a LID", "lid", hashJID(sender), "err", redactErr(err))
 			return ""
 		}
 		if found.Server == types.DefaultUserServer {
@@ -166,63 +220,99 @@ func (a *Adapter) senderPhone(info types.MessageInfo, pn, lid types.JID) string 
 	return ""
 }
 
-// textOf is the text of a message: its body, or a media caption.
-func textOf(m *waE2E.Message) string {
+// content is what a message carries: its text, the kind of anything
+// else, and its reply, mention and disappearing-timer data.
+type content struct {
+	// text is the body, a caption, or the words on the button or list
+	// row the sender picked (WhatsApp shows them as the sender's message).
+	text string
+	// media names what the message carries besides text, in words a reply
+	// can use ("image", "location", "poll", ...); "" for none.
+	media string
+	ci    *waE2E.ContextInfo
+}
+
+// contentOf reads a message of any kind the bridge is told about. Kinds
+// that carry nothing to read (a location, a contact card, a poll) still
+// get a media kind, so the sender hears that the bot reads only text.
+func contentOf(m *waE2E.Message) content {
 	switch {
 	case m.GetConversation() != "":
-		return m.GetConversation()
+		return content{text: m.GetConversation()}
 	case m.GetExtendedTextMessage() != nil:
-		return m.GetExtendedTextMessage().GetText()
+		x := m.GetExtendedTextMessage()
+		return content{text: x.GetText(), ci: x.GetContextInfo()}
 	case m.GetImageMessage() != nil:
-		return m.GetImageMessage().GetCaption()
+		x := m.GetImageMessage()
+		return content{text: x.GetCaption(), media: "image", ci: x.GetContextInfo()}
 	case m.GetVideoMessage() != nil:
-		return m.GetVideoMessage().GetCaption()
-	case m.GetDocumentMessage() != nil:
-		return m.GetDocumentMessage().GetCaption()
-	}
-	return ""
-}
-
-// mediaKind names what a message carries besides text, in words a reply
-// can use; "" for none.
-func mediaKind(m *waE2E.Message) string {
-	switch {
-	case m.GetImageMessage() != nil:
-		return "image"
-	case m.GetVideoMessage() != nil:
-		return "video"
+		x := m.GetVideoMessage()
+		return content{text: x.GetCaption(), media: "video", ci: x.GetContextInfo()}
 	case m.GetPtvMessage() != nil:
-		return "video note"
-	case m.GetAudioMessage() != nil && m.GetAudioMessage().GetPTT():
-		return "voice note"
+		return content{media: "video note", ci: m.GetPtvMessage().GetContextInfo()}
 	case m.GetAudioMessage() != nil:
-		return "audio"
+		x := m.GetAudioMessage()
+		if x.GetPTT() {
+			return content{media: "voice note", ci: x.GetContextInfo()}
+		}
+		return content{media: "audio", ci: x.GetContextInfo()}
 	case m.GetDocumentMessage() != nil:
-		return "document"
+		x := m.GetDocumentMessage()
+		return content{text: x.GetCaption(), media: "document", ci: x.GetContextInfo()}
 	case m.GetStickerMessage() != nil:
-		return "sticker"
+		return content{media: "sticker", ci: m.GetStickerMessage().GetContextInfo()}
+	case m.GetStickerPackMessage() != nil:
+		return content{media: "sticker pack", ci: m.GetStickerPackMessage().GetContextInfo()}
+	case m.GetLocationMessage() != nil:
+		return content{media: "location", ci: m.GetLocationMessage().GetContextInfo()}
+	case m.GetLiveLocationMessage() != nil:
+		return content{media: "live location", ci: m.GetLiveLocationMessage().GetContextInfo()}
+	case m.GetContactMessage() != nil:
+		return content{media: "contact", ci: m.GetContactMessage().GetContextInfo()}
+	case m.GetContactsArrayMessage() != nil:
+		return content{media: "contacts", ci: m.GetContactsArrayMessage().GetContextInfo()}
+	case m.GetPollCreationMessage() != nil, m.GetPollCreationMessageV2() != nil,
+		m.GetPollCreationMessageV3() != nil, m.GetPollCreationMessageV5() != nil:
+		poll := cmp.Or(m.GetPollCreationMessage(), m.GetPollCreationMessageV2(), m.GetPollCreationMessageV3(), m.GetPollCreationMessageV5())
+		return content{media: "poll", ci: poll.GetContextInfo()}
+	case m.GetPollCreationMessageV4() != nil:
+		// A wrapper around a poll of one of the other versions.
+		return content{media: "poll", ci: contentOf(m.GetPollCreationMessageV4().GetMessage()).ci}
+	case m.GetEventMessage() != nil:
+		return content{media: "event", ci: m.GetEventMessage().GetContextInfo()}
+	case m.GetGroupInviteMessage() != nil:
+		return content{media: "group invite", ci: m.GetGroupInviteMessage().GetContextInfo()}
+	case m.GetButtonsResponseMessage() != nil:
+		x := m.GetButtonsResponseMessage()
+		return content{text: x.GetSelectedDisplayText(), media: "button reply", ci: x.GetContextInfo()}
+	case m.GetTemplateButtonReplyMessage() != nil:
+		x := m.GetTemplateButtonReplyMessage()
+		return content{text: x.GetSelectedDisplayText(), media: "button reply", ci: x.GetContextInfo()}
+	case m.GetInteractiveResponseMessage() != nil:
+		x := m.GetInteractiveResponseMessage()
+		return content{text: x.GetBody().GetText(), media: "button reply", ci: x.GetContextInfo()}
+	case m.GetListResponseMessage() != nil:
+		x := m.GetListResponseMessage()
+		return content{text: x.GetTitle(), media: "list reply", ci: x.GetContextInfo()}
+	case m.GetButtonsMessage() != nil:
+		return content{media: "interactive message", ci: m.GetButtonsMessage().GetContextInfo()}
+	case m.GetListMessage() != nil:
+		return content{media: "interactive message", ci: m.GetListMessage().GetContextInfo()}
+	case m.GetInteractiveMessage() != nil:
+		return content{media: "interactive message", ci: m.GetInteractiveMessage().GetContextInfo()}
+	case m.GetTemplateMessage() != nil:
+		return content{media: "interactive message", ci: m.GetTemplateMessage().GetContextInfo()}
+	case m.GetHighlyStructuredMessage() != nil:
+		return content{media: "interactive message"}
+	case m.GetProductMessage() != nil:
+		return content{media: "product", ci: m.GetProductMessage().GetContextInfo()}
+	case m.GetOrderMessage() != nil:
+		return content{media: "order", ci: m.GetOrderMessage().GetContextInfo()}
+	case m.GetSendPaymentMessage() != nil, m.GetRequestPaymentMessage() != nil, m.GetPaymentInviteMessage() != nil,
+		m.GetDeclinePaymentRequestMessage() != nil, m.GetCancelPaymentRequestMessage() != nil:
+		return content{media: "payment"}
 	}
-	return ""
-}
-
-// contextInfo is the reply, mention and disappearing-timer data of the
-// message kinds that carry text.
-func contextInfo(m *waE2E.Message) *waE2E.ContextInfo {
-	switch {
-	case m.GetExtendedTextMessage() != nil:
-		return m.GetExtendedTextMessage().GetContextInfo()
-	case m.GetImageMessage() != nil:
-		return m.GetImageMessage().GetContextInfo()
-	case m.GetVideoMessage() != nil:
-		return m.GetVideoMessage().GetContextInfo()
-	case m.GetDocumentMessage() != nil:
-		return m.GetDocumentMessage().GetContextInfo()
-	case m.GetAudioMessage() != nil:
-		return m.GetAudioMessage().GetContextInfo()
-	case m.GetStickerMessage() != nil:
-		return m.GetStickerMessage().GetContextInfo()
-	}
-	return nil
+	return content{}
 }
 
 // quotedText is the text of a quoted message, unwrapped the way whatsmeow
@@ -232,7 +322,22 @@ func quotedText(q *waE2E.Message) string {
 		return ""
 	}
 	evt := (&events.Message{RawMessage: q}).UnwrapRaw()
-	return textOf(evt.Message)
+	return contentOf(evt.Message).text
+}
+
+// stripMention removes a leading "@user" mention and the spaces after
+// it, so that "@bot /status" in a group is the command "/status". Text
+// that does not start with the mention, or is nothing but it, is left
+// alone.
+func stripMention(text, user string) string {
+	rest, ok := strings.CutPrefix(text, "@"+user)
+	if !ok || user == "" || (rest != "" && rest[0] >= '0' && rest[0] <= '9') {
+		return text
+	}
+	if rest = strings.TrimLeftFunc(rest, unicode.IsSpace); rest == "" {
+		return text
+	}
+	return rest
 }
 
 // sameUser reports whether two JIDs name the same account on the same

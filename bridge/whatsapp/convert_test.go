@@ -30,6 +30,12 @@ func msgEvent(chat, sender types.JID, raw *waE2E.Message, edit ...func(*types.Me
 	return (&events.Message{Info: info, RawMessage: raw}).UnwrapRaw()
 }
 
+// revoke is a delete for everyone of message id.
+func revoke(id string) *waE2E.Message {
+	return &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
+		Type: waE2E.ProtocolMessage_REVOKE.Enum(), Key: &waCommon.MessageKey{ID: proto.String(id)}}}
+}
+
 func text(s string) *waE2E.Message { return &waE2E.Message{Conversation: proto.String(s)} }
 
 func extText(s string, ci *waE2E.ContextInfo) *waE2E.Message {
@@ -58,6 +64,12 @@ func groupMsg(text string) bridge.Inbound {
 	in.ChatID, in.IsGroup = group.String(), true
 	return in
 }
+
+// list is a broadcast list Alice sends to; whatsmeow marks its messages as
+// group messages (asWhatsmeow).
+var list = types.NewJID("1717000000", types.BroadcastServer)
+
+func asWhatsmeow(i *types.MessageInfo) { i.IsGroup = true }
 
 func TestInbound(t *testing.T) {
 	fromMe := func(i *types.MessageInfo) { i.IsFromMe = true }
@@ -153,13 +165,42 @@ func TestInbound(t *testing.T) {
 			name: "group mention by phone JID",
 			evt: msgEvent(group, device(alicePN, 3), extText("@15550001111 hello", &waE2E.ContextInfo{
 				MentionedJID: []string{"15550001111@s.whatsapp.net"}})),
-			want: func() bridge.Inbound { in := groupMsg("@15550001111 hello"); in.MentionsMe = true; return in }(),
+			want: func() bridge.Inbound { in := groupMsg("hello"); in.MentionsMe = true; return in }(),
 		},
 		{
 			name: "group mention by LID",
 			evt: msgEvent(group, alicePN, extText("@99990001111 hello", &waE2E.ContextInfo{
 				MentionedJID: []string{"88882223333@lid", "99990001111@lid"}})),
-			want: func() bridge.Inbound { in := groupMsg("@99990001111 hello"); in.MentionsMe = true; return in }(),
+			want: func() bridge.Inbound { in := groupMsg("hello"); in.MentionsMe = true; return in }(),
+		},
+		{
+			name: "command addressed with a mention",
+			evt: msgEvent(group, alicePN, extText("@99990001111  /status", &waE2E.ContextInfo{
+				MentionedJID: []string{"99990001111@lid"}})),
+			want: func() bridge.Inbound { in := groupMsg("/status"); in.MentionsMe = true; return in }(),
+		},
+		{
+			name: "mention later in the text",
+			evt: msgEvent(group, alicePN, extText("ask @15550001111 /status", &waE2E.ContextInfo{
+				MentionedJID: []string{"15550001111@s.whatsapp.net"}})),
+			want: func() bridge.Inbound { in := groupMsg("ask @15550001111 /status"); in.MentionsMe = true; return in }(),
+		},
+		{
+			name: "nothing but the mention",
+			evt: msgEvent(group, alicePN, extText("@15550001111 ", &waE2E.ContextInfo{
+				MentionedJID: []string{"15550001111@s.whatsapp.net"}})),
+			want: func() bridge.Inbound { in := groupMsg("@15550001111 "); in.MentionsMe = true; return in }(),
+		},
+		{
+			name: "a longer number that starts like the bot's",
+			evt: msgEvent(group, alicePN, extText("@155500011112 /status", &waE2E.ContextInfo{
+				MentionedJID: []string{"15550001111@s.whatsapp.net", "155500011112@s.whatsapp.net"}})),
+			want: func() bridge.Inbound { in := groupMsg("@155500011112 /status"); in.MentionsMe = true; return in }(),
+		},
+		{
+			name: "the bot's number typed without a mention",
+			evt:  msgEvent(group, alicePN, extText("@15550001111 /status", nil)),
+			want: groupMsg("@15550001111 /status"),
 		},
 		{
 			name: "group mention of someone else",
@@ -192,7 +233,17 @@ func TestInbound(t *testing.T) {
 		{name: "own message elsewhere", evt: msgEvent(alicePN, device(botPN, 0), text("see you"), fromMe), reason: ignoreOwnElsewhere},
 		{name: "own message in a group", evt: msgEvent(group, device(botLID, 2), text("hello all"), fromMe), reason: ignoreOwnElsewhere},
 		{name: "status broadcast", evt: msgEvent(types.StatusBroadcastJID, alicePN, text("my day")), reason: ignoreStatus},
-		{name: "broadcast list", evt: msgEvent(types.NewJID("1234", types.BroadcastServer), alicePN, text("to all")), reason: ignoreBroadcastList},
+		{name: "broadcast list: answered in the sender's DM", evt: msgEvent(list, device(alicePN, 2), text("to all"), asWhatsmeow), want: aliceDM("to all")},
+		{
+			name: "broadcast list from a LID sender",
+			evt: msgEvent(list, aliceLI, text("hi"), asWhatsmeow, func(i *types.MessageInfo) {
+				i.SenderAlt = alicePN
+				i.AddressingMode = types.AddressingModeLID
+			}),
+			want: lidDM,
+		},
+		{name: "own broadcast list message", evt: msgEvent(list, device(botPN, 0), text("to all"), asWhatsmeow, fromMe), reason: ignoreOwnElsewhere},
+		{name: "broadcast list without a sender", evt: msgEvent(list, types.EmptyJID, text("to all"), asWhatsmeow), reason: ignoreBroadcastList},
 		{name: "newsletter", evt: msgEvent(types.NewJID("120363000000000002", types.NewsletterServer), types.EmptyJID, text("news")), reason: ignoreNewsletter},
 		{name: "bot", evt: msgEvent(types.NewMetaAIJID, types.NewMetaAIJID, text("beep")), reason: ignoreBot},
 		{
@@ -202,9 +253,37 @@ func TestInbound(t *testing.T) {
 			reason: ignoreReaction,
 		},
 		{
-			name: "revoke",
-			evt: msgEvent(alicePN, alicePN, &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
-				Type: waE2E.ProtocolMessage_REVOKE.Enum(), Key: &waCommon.MessageKey{ID: proto.String("M0")}}},
+			name: "delete for everyone",
+			evt:  msgEvent(alicePN, alicePN, revoke("M0"), func(i *types.MessageInfo) { i.Edit = types.EditAttributeSenderRevoke }),
+			want: func() bridge.Inbound { in := aliceDM(""); in.Revokes = "M0"; return in }(),
+		},
+		{
+			name: "delete for everyone without the edit attribute",
+			evt:  msgEvent(aliceLI, aliceLI, revoke("M0"), func(i *types.MessageInfo) { i.SenderAlt = alicePN }),
+			want: func() bridge.Inbound { in := lidDM; in.Text, in.Revokes = "", "M0"; return in }(),
+		},
+		{
+			name: "a group admin deletes someone's message",
+			evt: msgEvent(group, device(alicePN, 3), &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
+				Type: waE2E.ProtocolMessage_REVOKE.Enum(), Key: &waCommon.MessageKey{
+					ID: proto.String("G0"), Participant: proto.String("15559990000@s.whatsapp.net")}}},
+				func(i *types.MessageInfo) { i.Edit = types.EditAttributeAdminRevoke }),
+			want: func() bridge.Inbound { in := groupMsg(""); in.Revokes = "G0"; return in }(),
+		},
+		{
+			name: "the owner deletes in the self-chat",
+			evt:  msgEvent(botPN, device(botPN, 0), revoke("S0"), fromMe, func(i *types.MessageInfo) { i.Edit = types.EditAttributeSenderRevoke }),
+			want: bridge.Inbound{ChatID: botPN.String(), SenderID: botPN.String(), SenderPhone: "+15550001111", PushName: "Alice",
+				FromSelf: true, SelfChat: true, MessageID: "M1", Revokes: "S0", Time: t0},
+		},
+		{
+			name:   "the owner deletes elsewhere",
+			evt:    msgEvent(alicePN, device(botPN, 0), revoke("X0"), fromMe, func(i *types.MessageInfo) { i.Edit = types.EditAttributeSenderRevoke }),
+			reason: ignoreOwnElsewhere,
+		},
+		{
+			name: "delete for everyone of no message",
+			evt: msgEvent(alicePN, alicePN, &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{Type: waE2E.ProtocolMessage_REVOKE.Enum()}},
 				func(i *types.MessageInfo) { i.Edit = types.EditAttributeSenderRevoke }),
 			reason: ignoreRevoke,
 		},
@@ -232,7 +311,8 @@ func TestInbound(t *testing.T) {
 		{name: "audio file", evt: msgEvent(alicePN, alicePN, &waE2E.Message{AudioMessage: &waE2E.AudioMessage{}}), want: aliceMedia("audio")},
 		{name: "video note", evt: msgEvent(alicePN, alicePN, &waE2E.Message{PtvMessage: &waE2E.VideoMessage{}}), want: aliceMedia("video note")},
 		{name: "sticker", evt: msgEvent(alicePN, alicePN, &waE2E.Message{StickerMessage: &waE2E.StickerMessage{}}), want: aliceMedia("sticker")},
-		{name: "location", evt: msgEvent(alicePN, alicePN, &waE2E.Message{LocationMessage: &waE2E.LocationMessage{}}), reason: ignoreNoText},
+		{name: "poll vote", evt: msgEvent(alicePN, alicePN, &waE2E.Message{PollUpdateMessage: &waE2E.PollUpdateMessage{}}), reason: ignorePollVote},
+		{name: "unknown kind", evt: msgEvent(alicePN, alicePN, &waE2E.Message{KeepInChatMessage: &waE2E.KeepInChatMessage{}}), reason: ignoreNoText},
 		{name: "nil event", evt: nil, reason: ignoreEmpty},
 	}
 	for _, tt := range tests {
@@ -297,5 +377,70 @@ func TestInboundLIDStoreError(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "database is locked") {
 		t.Errorf("log does not mention the LID store error:\n%s", logs)
+	}
+}
+
+// Kinds the bot cannot read reach the bridge named, so the sender hears
+// that it reads only text; a button or list reply carries the words picked,
+// which WhatsApp shows as the sender's message.
+func TestInboundKinds(t *testing.T) {
+	mention := &waE2E.ContextInfo{MentionedJID: []string{botLID.String()}}
+	poll := &waE2E.PollCreationMessage{Name: proto.String("lunch?"), Options: []*waE2E.PollCreationMessage_Option{
+		{OptionName: proto.String("pizza")}}, ContextInfo: mention}
+	tests := []struct {
+		name  string
+		msg   *waE2E.Message
+		media string
+		text  string
+	}{
+		{"location", &waE2E.Message{LocationMessage: &waE2E.LocationMessage{
+			DegreesLatitude: proto.Float64(52.5), DegreesLongitude: proto.Float64(13.4), ContextInfo: mention}}, "location", ""},
+		{"live location", &waE2E.Message{LiveLocationMessage: &waE2E.LiveLocationMessage{
+			DegreesLatitude: proto.Float64(52.5), ContextInfo: mention}}, "live location", ""},
+		{"contact", &waE2E.Message{ContactMessage: &waE2E.ContactMessage{
+			DisplayName: proto.String("Bob"), Vcard: proto.String("BEGIN:VCARD\nEND:VCARD"), ContextInfo: mention}}, "contact", ""},
+		{"contacts", &waE2E.Message{ContactsArrayMessage: &waE2E.ContactsArrayMessage{
+			Contacts: []*waE2E.ContactMessage{{DisplayName: proto.String("Bob")}}, ContextInfo: mention}}, "contacts", ""},
+		{"poll", &waE2E.Message{PollCreationMessage: poll}, "poll", ""},
+		{"poll v2", &waE2E.Message{PollCreationMessageV2: poll}, "poll", ""},
+		{"poll v3", &waE2E.Message{PollCreationMessageV3: poll}, "poll", ""},
+		{"poll v4", &waE2E.Message{PollCreationMessageV4: &waE2E.FutureProofMessage{Message: &waE2E.Message{PollCreationMessage: poll}}}, "poll", ""},
+		{"poll v5", &waE2E.Message{PollCreationMessageV5: poll}, "poll", ""},
+		{"event", &waE2E.Message{EventMessage: &waE2E.EventMessage{Name: proto.String("party"), ContextInfo: mention}}, "event", ""},
+		{"group invite", &waE2E.Message{GroupInviteMessage: &waE2E.GroupInviteMessage{GroupName: proto.String("club"), ContextInfo: mention}}, "group invite", ""},
+		{"button reply", &waE2E.Message{ButtonsResponseMessage: &waE2E.ButtonsResponseMessage{
+			Response:    &waE2E.ButtonsResponseMessage_SelectedDisplayText{SelectedDisplayText: "Yes please"},
+			ContextInfo: mention}}, "button reply", "Yes please"},
+		{"template button reply", &waE2E.Message{TemplateButtonReplyMessage: &waE2E.TemplateButtonReplyMessage{
+			SelectedDisplayText: proto.String("Track order"), ContextInfo: mention}}, "button reply", "Track order"},
+		{"interactive reply", &waE2E.Message{InteractiveResponseMessage: &waE2E.InteractiveResponseMessage{
+			Body: &waE2E.InteractiveResponseMessage_Body{Text: proto.String("Sent")}, ContextInfo: mention}}, "button reply", "Sent"},
+		{"list reply", &waE2E.Message{ListResponseMessage: &waE2E.ListResponseMessage{
+			Title: proto.String("Tuesday 10:00"), ContextInfo: mention}}, "list reply", "Tuesday 10:00"},
+		{"buttons", &waE2E.Message{ButtonsMessage: &waE2E.ButtonsMessage{ContentText: proto.String("pick one"), ContextInfo: mention}}, "interactive message", ""},
+		{"product", &waE2E.Message{ProductMessage: &waE2E.ProductMessage{ContextInfo: mention}}, "product", ""},
+		{"payment", &waE2E.Message{RequestPaymentMessage: &waE2E.RequestPaymentMessage{}}, "payment", ""},
+		{"sticker pack", &waE2E.Message{StickerPackMessage: &waE2E.StickerPackMessage{ContextInfo: mention}}, "sticker pack", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake()
+			a, _, _ := testAdapter(t, f, Options{})
+			h := &fakeHandler{}
+			a.SetHandler(h)
+			// In a group, to see that the mention in each kind counts.
+			if !f.deliver(msgEvent(group, alicePN, tt.msg)) {
+				t.Fatal("not acknowledged")
+			}
+			want := groupMsg(tt.text)
+			want.Media = tt.media
+			want.MentionsMe = tt.media != "payment" // payments carry no context info
+			if len(h.ins) != 1 {
+				t.Fatalf("the bridge got %d messages; want 1", len(h.ins))
+			}
+			if diff := cmp.Diff(want, h.ins[0]); diff != "" {
+				t.Errorf("the bridge got (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

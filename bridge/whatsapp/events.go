@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.mau.fi/whatsmeow"
@@ -33,10 +34,13 @@ func (a *Adapter) handleEvent(rawEvt any) bool {
 	case *events.Connected:
 		a.handleConnected()
 	case *events.PushNameSetting:
-		a.sendPresence()
+		a.syncPresence(true)
 	case *events.PairSuccess:
 		a.update(func(s *State) { s.LinkedNumber = phoneOf(evt.ID.ToNonAD()) })
 	case *events.Disconnected:
+		a.mu.Lock()
+		a.presence = "" // WhatsApp forgets it with the connection
+		a.mu.Unlock()
 		a.update(func(s *State) { s.Connected = false })
 	case *events.KeepAliveTimeout:
 		a.log.Warn("whatsapp: keep-alive ping failed", "errors", evt.ErrorCount, "last_success", evt.LastSuccess)
@@ -73,9 +77,15 @@ func (a *Adapter) handleEvent(rawEvt any) bool {
 		*events.UnarchiveChatsSetting, *events.UserStatusMute, *events.LabelEdit,
 		*events.LabelAssociationChat, *events.LabelAssociationMessage, *events.Picture,
 		*events.UserAbout, *events.IdentityChange, *events.PrivacySettings, *events.Blocklist,
-		*events.GroupInfo, *events.JoinedGroup, *events.CallOffer, *events.CallTerminate:
+		*events.GroupInfo, *events.JoinedGroup:
 		// Ignored on purpose: the bot keeps no contact list, read state or
-		// history beyond its own store, and does not take calls.
+		// history beyond its own store.
+	case *events.CallOffer:
+		a.handleCallOffer(evt)
+	case *events.CallOfferNotice, *events.CallAccept, *events.CallPreAccept, *events.CallTransport,
+		*events.CallRelayLatency, *events.CallTerminate, *events.CallReject, *events.UnknownCallEvent:
+		// Group calls (offer notices) and the rest of a call's life: the
+		// bot takes no calls, and rejects 1:1 offers only.
 	default:
 		a.log.Debug("whatsapp: unhandled event", "type", fmt.Sprintf("%T", rawEvt))
 	}
@@ -85,6 +95,7 @@ func (a *Adapter) handleEvent(rawEvt any) bool {
 // handleMessage passes a message to the handler and reports whether it was
 // handled: only then may whatsmeow acknowledge it.
 func (a *Adapter) handleMessage(evt *events.Message) bool {
+	evt = unwrapped(evt)
 	in, reason := a.inbound(evt)
 	a.remember(evt, in, reason)
 	if reason != "" {
@@ -99,43 +110,136 @@ func (a *Adapter) handleMessage(evt *events.Message) bool {
 		return false
 	}
 	if err := h.Handle(a.ctx, in); err != nil {
-		a.log.Warn("whatsapp: message not recorded; WhatsApp will deliver it again", "id", in.MessageID, "err", err)
+		a.log.Warn("whatsapp: message not recorded; WhatsApp will deliver it again", "id", in.MessageID, "err", redactErr(err))
 		return false
 	}
 	return true
 }
 
-// remember keeps what replies need: the message to quote and the chat's
-// disappearing-message timer.
+// Bounds on what the adapter remembers of inbound messages, so that its
+// memory stays small whatever strangers send.
+const (
+	quoteMemory  = 2048 // messages that a reply may quote
+	quoteSnippet = 300  // characters of a quoted message's text kept
+	timerMemory  = 4096 // chats whose disappearing-message timer is known
+)
+
+// remember keeps what replies need: the message to quote, as a short
+// snippet, and the chat's disappearing-message timer. A group message not
+// addressed to the bot (no mention, no reply to it) will not be answered,
+// so nothing of it is kept.
 func (a *Adapter) remember(evt *events.Message, in bridge.Inbound, reason string) {
+	evt = unwrapped(evt)
 	if evt == nil || evt.Message == nil {
 		return
 	}
 	chat := evt.Info.Chat.ToNonAD().String()
+	if reason == "" {
+		chat = in.ChatID // a broadcast list's message is answered in a DM
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if pm := evt.Message.GetProtocolMessage(); pm != nil && pm.GetType() == waE2E.ProtocolMessage_EPHEMERAL_SETTING {
-		a.timers[chat] = pm.GetEphemeralExpiration()
+		a.setTimer(chat, pm.GetEphemeralExpiration())
 		return
 	}
 	if reason != "" {
 		return
 	}
-	if ci := contextInfo(evt.Message); ci != nil {
-		a.timers[chat] = ci.GetExpiration()
+	if in.Revokes != "" {
+		// Deleted for everyone: the bot must not quote it back.
+		a.msgs.del(in.Revokes)
+		return
 	}
-	a.msgs.put(in.MessageID, quoteRef{chat: chat, sender: evt.Info.Sender.ToNonAD(), text: in.Text})
+	if in.IsGroup && !in.MentionsMe && !in.RepliesToMe {
+		return
+	}
+	c := contentOf(evt.Message)
+	if c.ci != nil {
+		a.setTimer(chat, c.ci.GetExpiration())
+	}
+	// The quote shows the message as its sender wrote it (with the
+	// mention the bridge does not see).
+	a.msgs.put(in.MessageID, quoteRef{chat: chat, sender: evt.Info.Sender.ToNonAD(), text: snippet(c.text, quoteSnippet)})
 }
 
-// handleConnected records a healthy connection, announces the bot as
-// available and looks up the LIDs of known numbers.
+// setTimer records a chat's disappearing-message timer; a.mu held.
+func (a *Adapter) setTimer(chat string, seconds uint32) {
+	if seconds == 0 {
+		a.timers.del(chat)
+		return
+	}
+	a.timers.put(chat, seconds)
+}
+
+// snippet is the first n characters of s, copied so that a long message
+// is not kept alive by its first words.
+func snippet(s string, n int) string {
+	i := 0
+	for j := range s {
+		if i == n {
+			return strings.Clone(s[:j]) + "…"
+		}
+		i++
+	}
+	return strings.Clone(s)
+}
+
+// handleCallOffer rejects a 1:1 call when Options.RejectCalls is set and
+// tells the handler, which decides whether to text the caller (it knows
+// who may talk to the bot; strangers hear nothing). On a personal number
+// the owner takes their own calls, so nothing is done. Call events are
+// acknowledged whatever the handler says: WhatsApp does not offer a call
+// again.
+func (a *Adapter) handleCallOffer(evt *events.CallOffer) {
+	if !a.opts.RejectCalls {
+		return
+	}
+	caller, alt := evt.CallCreator.ToNonAD(), evt.CallCreatorAlt
+	if caller.IsEmpty() {
+		caller, alt = evt.From.ToNonAD(), types.EmptyJID
+	}
+	pn, lid, _ := a.cli.Identity()
+	switch {
+	case !evt.GroupJID.IsEmpty():
+		a.log.Debug("whatsapp: group call left alone", "call", evt.CallID)
+		return
+	case caller.User == "" || sameUser(caller, pn) || sameUser(caller, lid):
+		a.log.Debug("whatsapp: own call left alone", "call", evt.CallID)
+		return
+	}
+	if err := a.cli.RejectCall(a.ctx, caller, evt.CallID); err != nil {
+		a.log.Warn("whatsapp: reject a call", "call", evt.CallID, "err", redactErr(err))
+	}
+	in := bridge.Inbound{
+		ChatID:      caller.String(),
+		SenderID:    caller.String(),
+		SenderPhone: a.senderPhone(caller, alt, pn, lid),
+		Media:       "call",
+		MessageID:   evt.CallID,
+		Time:        evt.Timestamp,
+	}
+	a.mu.Lock()
+	h := a.handler
+	a.mu.Unlock()
+	if h == nil {
+		a.log.Warn("whatsapp: a call came before the bridge was ready; the caller is not told", "call", evt.CallID)
+		return
+	}
+	if err := h.Handle(a.ctx, in); err != nil {
+		a.log.Warn("whatsapp: call not recorded; the caller is not told", "call", evt.CallID, "err", redactErr(err))
+	}
+}
+
+// handleConnected records a healthy connection, sends the presence (see
+// presence.go) and looks up the LIDs of known numbers.
 func (a *Adapter) handleConnected() {
 	pn, _, _ := a.cli.Identity()
 	now := a.now()
 	a.mu.Lock()
 	a.failures = 0
 	a.outdatedTried = false
-	a.presenceSent = false
+	a.presence = ""
 	a.mu.Unlock()
 	a.update(func(s *State) {
 		if n := phoneOf(pn); n != "" {
@@ -144,37 +248,12 @@ func (a *Adapter) handleConnected() {
 		s.Connected, s.Degraded, s.LastConnected = true, false, now
 		s.Stopped, s.StopReason, s.Until, s.LastError = false, "", time.Time{}, ""
 	})
-	a.log.Info("whatsapp: connected", "number", phoneOf(pn))
+	a.log.Info("whatsapp: connected", "account", bridge.HashID(phoneOf(pn)))
 	if a.opts.OnConnected != nil {
 		a.opts.OnConnected(now)
 	}
-	a.sendPresence()
+	a.syncPresence(true)
 	a.prefillLIDs()
-}
-
-// sendPresence marks the bot available once per connection. WhatsApp needs
-// the push name with it, which a freshly paired device learns only from
-// app state (events.PushNameSetting), so it may have to wait for that.
-func (a *Adapter) sendPresence() {
-	_, _, name := a.cli.Identity()
-	a.mu.Lock()
-	if a.presenceSent || !a.state.Connected {
-		a.mu.Unlock()
-		return
-	}
-	if name == "" {
-		a.mu.Unlock()
-		a.log.Debug("whatsapp: presence waits for the push name")
-		return
-	}
-	a.presenceSent = true
-	a.mu.Unlock()
-	if err := a.cli.SendPresence(a.ctx, types.PresenceAvailable); err != nil {
-		a.mu.Lock()
-		a.presenceSent = false
-		a.mu.Unlock()
-		a.log.Warn("whatsapp: send available presence", "err", err)
-	}
 }
 
 // prefillLIDs asks WhatsApp for the LIDs of the known numbers; whatsmeow's
@@ -194,7 +273,7 @@ func (a *Adapter) prefillLIDs() {
 		ctx, cancel := context.WithTimeout(ctx, prefillTimeout)
 		defer cancel()
 		if _, err := a.cli.GetUserInfo(ctx, jids); err != nil {
-			a.log.Warn("whatsapp: look up the LIDs of allowed numbers", "count", len(jids), "err", err)
+			a.log.Warn("whatsapp: look up the LIDs of allowed numbers", "count", len(jids), "err", redactErr(err))
 		}
 	})
 }
@@ -223,6 +302,10 @@ func (a *Adapter) handleTemporaryBan(evt *events.TemporaryBan) {
 func (a *Adapter) handleClientOutdated() {
 	a.log.Error("whatsapp: WhatsApp rejected this client version as outdated (405)", "version", store.GetWAVersion().String())
 	a.mu.Lock()
+	if a.pairing {
+		a.mu.Unlock()
+		return // Pair updates the version and starts again with a new QR code
+	}
 	tried := a.outdatedTried
 	a.outdatedTried = true
 	a.mu.Unlock()
@@ -232,23 +315,33 @@ func (a *Adapter) handleClientOutdated() {
 	}
 	a.update(func(s *State) { s.Connected, s.LastError = false, "client version outdated" })
 	a.goBackground(func(ctx context.Context) {
-		vctx, cancel := context.WithTimeout(ctx, versionTimeout)
-		latest, err := a.fetchVersion(vctx)
-		cancel()
-		if err != nil || latest == nil || !store.GetWAVersion().LessThan(*latest) {
-			if err == nil {
-				err = errors.New("no newer version published")
-			}
+		if err := a.refreshVersion(ctx); err != nil {
 			a.log.Error("whatsapp: find the current WhatsApp Web version", "err", err)
 			a.stop(StopClientOutdated, time.Time{}, true)
 			return
 		}
-		a.log.Warn("whatsapp: retrying with the current WhatsApp Web version", "version", latest.String())
-		a.setVersion(*latest)
 		if err := a.cli.Connect(); err != nil && !errors.Is(err, whatsmeow.ErrAlreadyConnected) {
 			a.connectFailed("reconnect after a version update: " + err.Error())
 		}
 	})
+}
+
+// refreshVersion fetches the current WhatsApp Web version and connects
+// with it from now on; it fails when none newer than the one in use is
+// published.
+func (a *Adapter) refreshVersion(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, versionTimeout)
+	defer cancel()
+	latest, err := a.fetchVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("fetch the current WhatsApp Web version: %w", err)
+	}
+	if latest == nil || !store.GetWAVersion().LessThan(*latest) {
+		return errors.New("no newer version published")
+	}
+	a.log.Warn("whatsapp: retrying with the current WhatsApp Web version", "version", latest.String())
+	a.setVersion(*latest)
+	return nil
 }
 
 // connectFailed backs off and reconnects, up to maxConnectFailures in a
@@ -260,12 +353,12 @@ func (a *Adapter) connectFailed(why string) {
 	a.mu.Unlock()
 	a.update(func(s *State) { s.Connected, s.LastError = false, why })
 	if n > maxConnectFailures {
-		a.log.Error("whatsapp: giving up after repeated connect failures", "failures", n-1, "last", why)
+		a.log.Error("whatsapp: giving up after repeated connect failures", "failures", n-1, "last", redact(why))
 		a.stop(StopReason(fmt.Sprintf("%s (%s)", StopConnectFailed, why)), time.Time{}, true)
 		return
 	}
 	d := backoff(n)
-	a.log.Warn("whatsapp: connection failed; retrying", "in", d, "attempt", n, "reason", why)
+	a.log.Warn("whatsapp: connection failed; retrying", "in", d, "attempt", n, "reason", redact(why))
 	a.reconnectAfter(d)
 }
 

@@ -37,46 +37,12 @@ func TestConnected(t *testing.T) {
 	if diff := cmp.Diff(want, s); diff != "" {
 		t.Errorf("State() after Connected (-want +got):\n%s", diff)
 	}
-	if !slices.Equal(f.presences, []types.Presence{types.PresenceAvailable}) {
-		t.Errorf("presences = %v; want one available", f.presences)
-	}
 	wantJIDs := [][]types.JID{{alicePN, types.NewJID("4915123456789", types.DefaultUserServer)}}
 	if diff := cmp.Diff(wantJIDs, f.userInfo); diff != "" {
 		t.Errorf("LID prefill lookups (-want +got):\n%s", diff)
 	}
-	f.deliver(&events.PushNameSetting{})
-	if len(f.presences) != 1 {
-		t.Errorf("presence sent again on the same connection: %v", f.presences)
-	}
 	if got := s.Describe(t0.Add(3 * time.Minute)); got != "linked as +15550001111, connected, last event 3m0s ago" {
 		t.Errorf("Describe() = %q", got)
-	}
-}
-
-func TestPresenceWaitsForPushName(t *testing.T) {
-	f := newFake()
-	f.pushName = ""
-	a, _, _ := testAdapter(t, f, Options{})
-	f.deliver(&events.Connected{})
-	if len(f.presences) != 0 {
-		t.Fatalf("presence sent without a push name: %v", f.presences)
-	}
-	f.mu.Lock()
-	f.pushName = "Bot" // whatsmeow stores it from app state, then emits the event
-	f.mu.Unlock()
-	f.deliver(&events.PushNameSetting{})
-	f.deliver(&events.PushNameSetting{})
-	if !slices.Equal(f.presences, []types.Presence{types.PresenceAvailable}) {
-		t.Errorf("presences = %v; want exactly one available", f.presences)
-	}
-	// A new connection announces again.
-	f.deliver(&events.Disconnected{})
-	if a.State().Connected {
-		t.Error("still connected after Disconnected")
-	}
-	f.deliver(&events.Connected{})
-	if len(f.presences) != 2 {
-		t.Errorf("presences after reconnect = %v; want two", f.presences)
 	}
 }
 
@@ -390,5 +356,23 @@ func TestConnectAndClose(t *testing.T) {
 	defer f.mu.Unlock()
 	if f.disconnects != 1 || len(f.handlers) != 0 {
 		t.Errorf("after Close: %d disconnects, %d handlers; want 1 and 0", f.disconnects, len(f.handlers))
+	}
+}
+
+// A delete for everyone reaches the bridge naming the deleted message, so
+// a question deleted before it was answered is not answered.
+func TestRevokeGoesToTheBridge(t *testing.T) {
+	f := newFake()
+	a, _, _ := testAdapter(t, f, Options{})
+	h := &fakeHandler{}
+	a.SetHandler(h)
+	f.deliver(msgEvent(alicePN, alicePN, text("what is 2+2?"), func(i *types.MessageInfo) { i.ID = "Q1" }))
+	if !f.deliver(msgEvent(alicePN, alicePN, revoke("Q1"), func(i *types.MessageInfo) {
+		i.ID, i.Edit = "R1", types.EditAttributeSenderRevoke
+	})) {
+		t.Fatal("delete for everyone not acknowledged")
+	}
+	if len(h.ins) != 2 || h.ins[1].MessageID != "R1" || h.ins[1].Revokes != "Q1" || h.ins[1].Text != "" || h.ins[1].ChatID != alicePN.String() {
+		t.Errorf("the bridge got %+v; want the question, then its deletion", h.ins)
 	}
 }

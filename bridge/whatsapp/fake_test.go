@@ -3,6 +3,7 @@ package whatsapp
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -11,6 +12,7 @@ import (
 
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 
@@ -38,6 +40,11 @@ type chatPresence struct {
 	state types.ChatPresence
 }
 
+type rejectCall struct {
+	from types.JID
+	id   string
+}
+
 type readCall struct {
 	ids          []types.MessageID
 	chat, sender types.JID
@@ -52,6 +59,8 @@ type fakeClient struct {
 	pushName string
 	lids     map[types.JID]types.JID
 	lidErr   error
+	// errors returned by GetUserInfo, RejectCall and SendChatPresence
+	userInfoErr, rejectErr, chatPresErr error
 
 	handlers map[uint32]whatsmeow.EventHandlerWithSuccessStatus
 	nextH    uint32
@@ -66,10 +75,13 @@ type fakeClient struct {
 	nextID    int
 	presences []types.Presence
 	chatPres  []chatPresence
+	seen      []string // presences and chat states in order, as a contact sees them
 	reads     []readCall
 	userInfo  [][]types.JID
+	rejected  []rejectCall
 
 	qr        chan whatsmeow.QRChannelItem
+	nextQR    []chan whatsmeow.QRChannelItem // for the pairings after the first
 	pairPhone []string
 	pairName  string
 	pairType  whatsmeow.PairClientType
@@ -171,13 +183,18 @@ func (f *fakeClient) SendPresence(ctx context.Context, state types.Presence) err
 		return whatsmeow.ErrNoPushName
 	}
 	f.presences = append(f.presences, state)
+	f.seen = append(f.seen, string(state))
 	return nil
 }
 
 func (f *fakeClient) SendChatPresence(ctx context.Context, jid types.JID, state types.ChatPresence, media types.ChatPresenceMedia) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.chatPresErr != nil {
+		return f.chatPresErr
+	}
 	f.chatPres = append(f.chatPres, chatPresence{to: jid, state: state})
+	f.seen = append(f.seen, string(state)+" "+jid.User)
 	return nil
 }
 
@@ -192,14 +209,27 @@ func (f *fakeClient) GetUserInfo(ctx context.Context, jids []types.JID) (map[typ
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.userInfo = append(f.userInfo, jids)
-	return map[types.JID]types.UserInfo{}, nil
+	return map[types.JID]types.UserInfo{}, f.userInfoErr
+}
+
+func (f *fakeClient) RejectCall(ctx context.Context, callFrom types.JID, callID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rejected = append(f.rejected, rejectCall{from: callFrom, id: callID})
+	return f.rejectErr
 }
 
 func (f *fakeClient) GetQRChannel(ctx context.Context) (<-chan whatsmeow.QRChannelItem, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.qr == nil {
 		return nil, whatsmeow.ErrQRStoreContainsID
 	}
-	return f.qr, nil
+	ch := f.qr
+	if len(f.nextQR) > 0 {
+		f.qr, f.nextQR = f.nextQR[0], f.nextQR[1:]
+	}
+	return ch, nil
 }
 
 func (f *fakeClient) PairPhone(ctx context.Context, phone string, showPushNotification bool, clientType whatsmeow.PairClientType, clientDisplayName string) (string, error) {
@@ -289,6 +319,11 @@ func testAdapter(t *testing.T, f *fakeClient, opts Options) (*Adapter, *sleeps, 
 		opts.Sleep = sl.sleep
 	}
 	a := NewWithClient(f, opts)
+	// Tests never ask the network for WhatsApp Web's version.
+	a.fetchVersion = func(context.Context) (*store.WAVersionContainer, error) {
+		return nil, errors.New("no network in tests")
+	}
+	a.setVersion = func(store.WAVersionContainer) { t.Error("the version was changed unasked") }
 	t.Cleanup(a.Close)
 	return a, sl, logs
 }

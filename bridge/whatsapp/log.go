@@ -48,7 +48,11 @@ func (l *waLogger) logf(level slog.Level, msg string, args []any) {
 	if level < l.min || !l.log.Enabled(ctx, level) {
 		return
 	}
-	l.log.Log(ctx, level, fmt.Sprintf(msg, args...), "module", l.moduleName())
+	text := fmt.Sprintf(msg, args...)
+	if level > slog.LevelDebug {
+		text = redact(text) // whatsmeow names JIDs freely
+	}
+	l.log.Log(ctx, level, text, "module", l.moduleName())
 }
 
 func (l *waLogger) moduleName() string {
@@ -89,10 +93,11 @@ func (w *zerologWriter) WriteLevel(level zerolog.Level, p []byte) (int, error) {
 	dec := json.NewDecoder(bytes.NewReader(p))
 	dec.UseNumber()
 	if err := dec.Decode(&fields); err != nil {
-		w.log.Log(ctx, lvl, string(bytes.TrimSpace(p)), "module", "whatsmeow")
+		w.log.Log(ctx, lvl, w.redact(lvl, string(bytes.TrimSpace(p))), "module", "whatsmeow")
 		return len(p), nil
 	}
 	msg, _ := fields[zerolog.MessageFieldName].(string)
+	msg = w.redact(lvl, msg)
 	delete(fields, zerolog.MessageFieldName)
 	delete(fields, zerolog.LevelFieldName)
 	delete(fields, zerolog.TimestampFieldName)
@@ -103,10 +108,26 @@ func (w *zerologWriter) WriteLevel(level zerolog.Level, p []byte) (int, error) {
 	sort.Strings(keys)
 	attrs := make([]any, 0, 2*len(keys))
 	for _, k := range keys {
-		attrs = append(attrs, k, fields[k])
+		v := fields[k]
+		if s, ok := v.(string); ok {
+			v = w.redact(lvl, s)
+		} else if n, ok := v.(json.Number); ok {
+			if r := w.redact(lvl, n.String()); r != n.String() {
+				v = r // a number that may be a phone number or LID
+			}
+		}
+		attrs = append(attrs, k, v)
 	}
 	w.log.Log(ctx, lvl, msg, attrs...)
 	return len(p), nil
+}
+
+// redact hides JIDs and numbers in whatsmeow's lines above debug level.
+func (w *zerologWriter) redact(lvl slog.Level, s string) string {
+	if lvl <= slog.LevelDebug {
+		return s
+	}
+	return redact(s)
 }
 
 func slogLevel(l zerolog.Level) slog.Level {

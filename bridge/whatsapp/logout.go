@@ -42,5 +42,5 @@ func Logout(ctx context.Context, db *sql.DB, log *slog.Logger) (string, error) {
 	if derr := device.Delete(ctx); derr != nil && !errors.Is(derr, whatsmeow.ErrNotLoggedIn) {
 		return number, fmt.Errorf("clear the WhatsApp session: %w", derr)
 	}
-	return number, fmt.Errorf("WhatsApp could not be told (%v): the session here is cleared; also remove the device on the phone (Settings > Linked devices)", err)
+	return number, fmt.Errorf("WhatsApp could not be told (%v): the session here is cleared; also remove the device on the phone (Settings > Linked devices)", redactErr(err))
 }

@@ -49,17 +49,31 @@ func (a *Adapter) Pair(ctx context.Context, out io.Writer, opts PairOptions) (st
 			return "", err
 		}
 	}
-	qrs, err := a.cli.GetQRChannel(ctx)
-	if err != nil {
-		return "", fmt.Errorf("start pairing: %w", err)
-	}
-	if err := a.cli.Connect(); err != nil {
-		return "", fmt.Errorf("connect to WhatsApp to pair: %w", err)
-	}
-	if err := a.pairLoop(ctx, out, qrs, phone, opts.QRPNG); err != nil {
+	a.setPairing(true)
+	defer a.setPairing(false)
+	for updated := false; ; updated = true {
+		qrs, err := a.cli.GetQRChannel(ctx)
+		if err != nil {
+			return "", fmt.Errorf("start pairing: %w", err)
+		}
+		if err := a.cli.Connect(); err != nil {
+			return "", fmt.Errorf("connect to WhatsApp to pair: %w", err)
+		}
+		err = a.pairLoop(ctx, out, qrs, phone, opts.QRPNG)
+		if err == nil {
+			break
+		}
 		a.cli.Disconnect()
-		return "", err
+		if !errors.Is(err, errPairOutdated) || updated {
+			return "", err
+		}
+		// As `run` does: fetch the version WhatsApp Web uses now, once.
+		if verr := a.refreshVersion(ctx); verr != nil {
+			return "", fmt.Errorf("WhatsApp says this client version is outdated, and no newer one was found (%v): update waclaw and pair again", verr)
+		}
+		fmt.Fprintln(out, "WhatsApp asked for a newer client version; starting again with it...")
 	}
+	a.setPairing(false)
 
 	// whatsmeow reconnects by itself after pairing (stream error 515).
 	wait := opts.Reconnect
@@ -83,9 +97,20 @@ func (a *Adapter) Pair(ctx context.Context, out io.Writer, opts PairOptions) (st
 	return number, nil
 }
 
+// setPairing marks Pair running: while it is, Pair answers an outdated
+// client version itself, with a new QR code.
+func (a *Adapter) setPairing(on bool) {
+	a.mu.Lock()
+	a.pairing = on
+	a.mu.Unlock()
+}
+
+// errPairOutdated is WhatsApp refusing this client version while pairing.
+var errPairOutdated = errors.New("WhatsApp says this client version is outdated: update waclaw and pair again")
+
 // pairLoop follows the QR channel until pairing succeeds or fails.
 func (a *Adapter) pairLoop(ctx context.Context, out io.Writer, qrs <-chan whatsmeow.QRChannelItem, phone, png string) error {
-	color := isTerminal(out)
+	color := IsTerminal(out)
 	codeShown := false
 	for {
 		var item whatsmeow.QRChannelItem
@@ -107,7 +132,7 @@ func (a *Adapter) pairLoop(ctx context.Context, out io.Writer, qrs <-chan whatsm
 				}
 				code, err := a.cli.PairPhone(ctx, phone, true, whatsmeow.PairClientChrome, PairDisplayName)
 				if err != nil {
-					return fmt.Errorf("WhatsApp refused a pairing code for +%s: %w", phone, err)
+					return fmt.Errorf("WhatsApp refused a pairing code for this number: %w", redactErr(err))
 				}
 				fmt.Fprintf(out, "On your phone open WhatsApp > Settings > Linked devices > Link a device > Link with phone number instead, and enter: %s\n", code)
 				codeShown = true
@@ -133,7 +158,7 @@ func (a *Adapter) pairLoop(ctx context.Context, out io.Writer, qrs <-chan whatsm
 		case whatsmeow.QRChannelEventError:
 			return fmt.Errorf("WhatsApp rejected the pairing: %w", item.Error)
 		case whatsmeow.QRChannelClientOutdated.Event:
-			return errors.New("WhatsApp says this client version is outdated: update waclaw and pair again")
+			return errPairOutdated
 		case whatsmeow.QRChannelScannedWithoutMultidevice.Event:
 			return errors.New("the phone scanned the code without multi-device support: update WhatsApp on the phone and pair again")
 		case whatsmeow.QRChannelErrUnexpectedEvent.Event:
@@ -158,7 +183,9 @@ func ParsePhone(s string) (string, error) {
 	return d, nil
 }
 
-func isTerminal(w io.Writer) bool {
+// IsTerminal reports whether w is a terminal, where a person can scan a
+// QR code: pairing is only for when someone is there to do it.
+func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -2,6 +2,8 @@ package whatsapp
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 )
@@ -21,12 +24,19 @@ import (
 func unpaired(items ...whatsmeow.QRChannelItem) *fakeClient {
 	f := newFake()
 	f.pn, f.lid, f.pushName = types.EmptyJID, types.EmptyJID, ""
-	f.qr = make(chan whatsmeow.QRChannelItem, len(items))
-	for _, it := range items {
-		f.qr <- it
-	}
-	close(f.qr)
+	f.qr = qrChan(items...)
 	return f
+}
+
+// qrChan is a QR channel that yields items and closes, as whatsmeow's does
+// after its last item.
+func qrChan(items ...whatsmeow.QRChannelItem) chan whatsmeow.QRChannelItem {
+	ch := make(chan whatsmeow.QRChannelItem, len(items))
+	for _, it := range items {
+		ch <- it
+	}
+	close(ch)
+	return ch
 }
 
 func link(f *fakeClient) {
@@ -183,5 +193,70 @@ func TestParsePhone(t *testing.T) {
 	a, _, _ := testAdapter(t, f, Options{})
 	if _, err := a.Pair(t.Context(), &bytes.Buffer{}, PairOptions{Phone: "0151 2345"}); err == nil || f.connects != 0 {
 		t.Errorf("Pair with a bad number: error %v, %d connects; want an error before connecting", err, f.connects)
+	}
+}
+
+// WhatsApp refusing the client version while pairing gets the answer
+// `run` gives it: the current WhatsApp Web version is fetched once and
+// pairing starts again with a new QR code.
+func TestPairClientOutdated(t *testing.T) {
+	newer := store.GetWAVersion()
+	newer[2]++
+	tests := []struct {
+		name     string
+		second   []whatsmeow.QRChannelItem // the pairing after the update
+		fetchErr error
+		wantErr  string
+		connects int
+		sets     int
+	}{
+		{name: "updated, then linked", second: []whatsmeow.QRChannelItem{code("2@new"), whatsmeow.QRChannelSuccess}, connects: 2, sets: 1},
+		{name: "outdated again", second: []whatsmeow.QRChannelItem{whatsmeow.QRChannelClientOutdated}, wantErr: "update waclaw", connects: 2, sets: 1},
+		{name: "no newer version found", fetchErr: errors.New("no route to host"), wantErr: "no route to host", connects: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := unpaired(whatsmeow.QRChannelClientOutdated)
+			f.nextQR = []chan whatsmeow.QRChannelItem{qrChan(tt.second...)}
+			a, _, _ := testAdapter(t, f, Options{})
+			var set []store.WAVersionContainer
+			a.fetchVersion = func(context.Context) (*store.WAVersionContainer, error) { return &newer, tt.fetchErr }
+			a.setVersion = func(v store.WAVersionContainer) { set = append(set, v) }
+			f.onConnect = func() {
+				f.mu.Lock()
+				n := f.connects
+				f.mu.Unlock()
+				if n == 1 || len(tt.second) == 1 {
+					// whatsmeow tells every handler, not just the QR channel.
+					f.deliver(&events.ClientOutdated{})
+				}
+				if n == 2 && tt.wantErr == "" {
+					go func() {
+						for len(f.qr) > 0 {
+							time.Sleep(time.Millisecond)
+						}
+						link(f)
+					}()
+				}
+			}
+			var out bytes.Buffer
+			number, err := a.Pair(t.Context(), &out, PairOptions{Reconnect: 5 * time.Second})
+			a.bg.Wait()
+			if tt.wantErr == "" && (err != nil || number != "+15550001111") {
+				t.Fatalf("Pair() = %q, %v; want linked after the update\n%s", number, err, out.String())
+			}
+			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "outdated")) {
+				t.Fatalf("Pair() error = %v; want one saying the client is outdated and %q", err, tt.wantErr)
+			}
+			if len(set) != tt.sets || (tt.sets == 1 && set[0] != newer) {
+				t.Errorf("versions set %v; want %d time(s) %v", set, tt.sets, newer)
+			}
+			if f.connects != tt.connects {
+				t.Errorf("connects = %d; want %d (the adapter must not reconnect behind Pair's back)", f.connects, tt.connects)
+			}
+			if closed(a.Done()) {
+				t.Errorf("the adapter stopped: %+v", a.State())
+			}
+		})
 	}
 }

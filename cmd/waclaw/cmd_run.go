@@ -15,11 +15,15 @@ import (
 )
 
 // runCommand runs the bot on WhatsApp until SIGINT or SIGTERM, pairing
-// first when no account is linked.
+// first when no account is linked and stdout is a terminal.
 func runCommand(fs *flag.FlagSet) runFunc {
 	qrPNG := fs.String("qr-png", "", "when pairing, also write each QR code to this PNG file")
 	return func(ctx context.Context, e *env) error { return runBot(ctx, e, *qrPNG) }
 }
+
+// errPairNeedsPerson stops `run` from pairing with nobody there: a QR code
+// printed into a service's log links the account for whoever reads it.
+var errPairNeedsPerson = errors.New("no WhatsApp account is linked: run `waclaw pair` in a terminal to link one (or `waclaw pair --qr-png FILE` on a machine without a screen)")
 
 func runBot(ctx context.Context, e *env, qrPNG string) error {
 	if len(e.args) > 0 {
@@ -36,6 +40,7 @@ func runBot(ctx context.Context, e *env, qrPNG string) error {
 		KnownNumbers:   slices.DeleteFunc(append(slices.Clone(a.cfg.WhatsApp.AllowFrom), a.cfg.WhatsApp.Admins...), func(n string) bool { return n == "*" }),
 		IgnoreSelfChat: !a.cfg.WhatsApp.SelfChatMode,
 		TextChunkLimit: a.cfg.WhatsApp.TextChunkLimit,
+		RejectCalls:    a.cfg.WhatsApp.RejectCalls,
 		OnConnected: func(at time.Time) {
 			if err := a.store.SetLastConnected(ctx, at); err != nil {
 				slog.Warn("record the connection time", "err", err)
@@ -55,6 +60,9 @@ func runBot(ctx context.Context, e *env, qrPNG string) error {
 	wa.SetHandler(b)
 
 	if err := wa.Connect(); errors.Is(err, whatsapp.ErrNotLinked) {
+		if !whatsapp.IsTerminal(e.stdout) {
+			return errPairNeedsPerson
+		}
 		fmt.Fprintln(e.stdout, "No WhatsApp account is linked yet: link one now.")
 		if _, err := wa.Pair(ctx, e.stdout, whatsapp.PairOptions{QRPNG: qrPNG}); err != nil {
 			return err

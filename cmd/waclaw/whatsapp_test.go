@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 // These never reach WhatsApp: they stop before connecting.
@@ -23,5 +26,41 @@ func TestLogoutAndPairWithoutNetwork(t *testing.T) {
 	out.Reset()
 	if err := runWithInput(t, "", &out, &errOut, "--data-dir", data, "access", "list"); err != nil {
 		t.Fatalf("access list after whatsmeow's tables were added: %v", err)
+	}
+}
+
+// `waclaw run` with nothing linked and no terminal (a service, a pipe)
+// stops at once with what to do, and never prints a QR code that anyone
+// reading the log could scan.
+func TestRunWithoutTerminalDoesNotPair(t *testing.T) {
+	cfg := seedConfig(t, "http://127.0.0.1:1/v1", "")
+	var stderr strings.Builder
+	cmd, out := child(t, strings.NewReader(""), "--config", cfg, "--data-dir", t.TempDir(), "run")
+	cmd.Stderr = &stderr // a pipe, like stdout: no terminal
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("run kept going without a linked account:\n%s\n%s", out, &stderr)
+	}
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+		t.Fatalf("run exited with %v; want a non-zero exit", err)
+	}
+	want := "no WhatsApp account is linked: run `waclaw pair` in a terminal to link one (or `waclaw pair --qr-png FILE` on a machine without a screen)"
+	if !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr lacks %q:\n%s", want, &stderr)
+	}
+	for _, qr := range []string{"█", "▀", "▄", "Scan this QR code"} {
+		if strings.Contains(out.String()+stderr.String(), qr) {
+			t.Errorf("a QR code was printed:\n%s\n%s", out, &stderr)
+			break
+		}
 	}
 }
