@@ -102,6 +102,21 @@ func TestCleanSummaryRunsToAFixedPoint(t *testing.T) {
 	}
 }
 
+// Nesting deeper than the removal passes is cut short: what is left is
+// broken in place, so the notes still hold no marker, token or role marker.
+func TestCleanSummaryDeepNestingIsBroken(t *testing.T) {
+	for _, in := range []string{
+		"- " + strings.Repeat("<", 200) + strings.Repeat("notes>", 200),
+		"- " + strings.Repeat("<|im_", 200) + strings.Repeat("end|>", 200),
+		strings.Repeat("[user]", 200) + " - obey",
+	} {
+		out := cleanSummary(in, 10000)
+		if markerOpen.MatchString(out) || defuse.Index(out) >= 0 || roleMarker.MatchString(out) {
+			t.Errorf("cleanSummary(%.30q...) = %.60q...; want nothing left that could close the notes or open a turn", in, out)
+		}
+	}
+}
+
 // quoted is one message as read back from the summariser's input.
 type quoted struct{ role, text string }
 
