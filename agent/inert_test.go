@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"waclaw/agent/agenttest"
+	"waclaw/agent/defuse"
 	"waclaw/config"
-	"waclaw/defuse"
 )
 
 // bodyStrings returns every string value in a JSON request body.

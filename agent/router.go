@@ -11,9 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"waclaw/agent/defuse"
 	"waclaw/config"
 	"waclaw/config/clock"
-	"waclaw/defuse"
 	"waclaw/store"
 )
 

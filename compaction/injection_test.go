@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"waclaw/agent/agenttest"
+	"waclaw/agent/defuse"
 	"waclaw/config"
-	"waclaw/defuse"
 	"waclaw/store"
 )
 
@@ -54,7 +54,7 @@ func readCorpus(t *testing.T) []hostile {
 // of real chat templates, spelled as their tokenizers spell them.
 func realTokens(t *testing.T) []string {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "defuse", "testdata", "tokens.txt"))
+	f, err := os.Open(filepath.Join("..", "agent", "defuse", "testdata", "tokens.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}

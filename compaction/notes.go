@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"waclaw/defuse"
+	"waclaw/agent/defuse"
 	"waclaw/store"
 )
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"waclaw/defuse"
+	"waclaw/agent/defuse"
 	"waclaw/store"
 )
 
