@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"waclaw/agent/defuse"
 	"waclaw/config"
 	"waclaw/config/clock"
 	"waclaw/store"
@@ -181,6 +182,7 @@ func (a *Agent) Reply(ctx context.Context, conv Conversation) (string, *Outcome,
 	out := &Outcome{}
 	defer func() { out.Latency = a.now().Sub(start) }()
 
+	conv.Messages = inert(conv.Messages)
 	chain := a.Chain(conv.Model)
 	if conv.LocalOnly {
 		chain = slices.DeleteFunc(chain, func(m *config.Model) bool { return !m.Provider.Local })
@@ -213,6 +215,30 @@ func (a *Agent) Reply(ctx context.Context, conv Conversation) (string, *Outcome,
 		}
 	}
 	return "", out, &ChainError{Failures: out.Failures}
+}
+
+// inert returns a copy of items in which every message and tool output is
+// made inert (package defuse), so that no text in a request can become a
+// chat-template control token on a server that tokenizes the rendered
+// template with special tokens on. This is the one place every request's
+// input passes, whoever built it (a chat turn, the summariser, waclaw ask)
+// and whichever provider it goes to; the callers' copies, and so the
+// stored history, keep the original text.
+//
+// Assistant messages are defused too: a model can echo the user's tokens
+// (or leak its own) in a reply, and that reply comes back as history in
+// every later turn. Function-call arguments and raw reasoning items are
+// the model's own output, sent back only within the same turn, and are
+// left as they are.
+func inert(items []Item) []Item {
+	out := make([]Item, len(items))
+	for i, it := range items {
+		if it.Kind == ItemMessage || it.Kind == ItemFunctionOutput {
+			it.Text = defuse.Text(it.Text)
+		}
+		out[i] = it
+	}
+	return out
 }
 
 // attempt runs the turn loop on one model: call, run any tools, call again,
@@ -260,7 +286,7 @@ func (a *Agent) attempt(ctx context.Context, m *config.Model, conv Conversation,
 		req.Input = append(req.Input, res.Items...)
 		for _, call := range res.Calls {
 			a.log.Debug("tool call", "model", m.Ref(), "tool", call.Name)
-			req.Input = append(req.Input, Item{Kind: ItemFunctionOutput, CallID: call.CallID, Text: runTool(ctx, a.tools, call)})
+			req.Input = append(req.Input, Item{Kind: ItemFunctionOutput, CallID: call.CallID, Text: defuse.Text(runTool(ctx, a.tools, call))})
 		}
 	}
 	err := &Error{Class: ToolLoop, Model: m, Detail: fmt.Sprintf("no answer after %d steps", maxSteps)}
