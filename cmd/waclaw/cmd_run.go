@@ -78,7 +78,9 @@ func runBot(ctx context.Context, e *env, qrPNG string) error {
 	ticker := time.NewTicker(time.Minute)
 	defer ticker.Stop()
 	go a.agent.KeepWarm(ctx, ticker.C)
-	slog.Info("waclaw is running", "whatsapp", wa.State().Describe(time.Now()), "primary", a.cfg.Primary.Ref())
+	st := wa.State()
+	slog.Info("waclaw is running", "account", bridge.HashID(st.LinkedNumber), "connected", st.Connected, "primary", a.cfg.Primary.Ref(),
+		"mode", a.cfg.WhatsApp.Mode())
 
 	var stopped error
 	select {
