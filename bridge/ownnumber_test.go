@@ -32,8 +32,12 @@ func TestStrangerLeavesNoTrace(t *testing.T) {
 		t.Errorf("a stranger's messages were stored: %v", states)
 	}
 	h.send(t, h.self("/status"))
-	if !strings.Contains(h.last("self"), "20 messages from people not allowed") {
-		t.Errorf("/status does not count the unanswered messages:\n%s", h.last("self"))
+	status := h.last("self")
+	if !strings.Contains(status, "20 messages from people not allowed") {
+		t.Errorf("/status does not count the unanswered messages:\n%s", status)
+	}
+	if !strings.Contains(status, "personal number") || !strings.Contains(status, "strangers get no answer") {
+		t.Errorf("/status does not say the bot runs on a personal number and what strangers meet:\n%s", status)
 	}
 }
 

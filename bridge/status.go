@@ -27,6 +27,7 @@ func (b *Bridge) status(ctx context.Context, chatID string) (string, error) {
 	if b.link != nil {
 		fmt.Fprintf(&sb, "**WhatsApp:** %s\n", b.link())
 	}
+	fmt.Fprintf(&sb, "**Number:** %s\n", b.cfg.WhatsApp.Mode())
 	if sess.Privacy == store.PrivacyLocal {
 		sb.WriteString("**Privacy:** local models only\n")
 	}

@@ -73,7 +73,7 @@ const accessQuery = `SELECT ` + accessColumns + ` FROM access WHERE number = ?`
 func (s *Store) Access(ctx context.Context, number string) (AccessEntry, bool, error) {
 	e, ok, err := s.getAccess(ctx, accessQuery, number)
 	if err != nil {
-		return AccessEntry{}, false, fmt.Errorf("get access for %s: %w", number, err)
+		return AccessEntry{}, false, fmt.Errorf("get an access entry: %w", err)
 	}
 	return e, ok, nil
 }
@@ -111,7 +111,7 @@ func (s *Store) SetAccess(ctx context.Context, e AccessEntry) error {
 		return errors.New("set access: empty number")
 	}
 	if !e.State.valid() {
-		return fmt.Errorf("set access for %s: invalid state %q", e.Number, e.State)
+		return fmt.Errorf("set an access entry: invalid state %q", e.State)
 	}
 	var expires sql.NullInt64
 	if !e.CodeExpiresAt.IsZero() {
@@ -125,7 +125,7 @@ func (s *Store) SetAccess(ctx context.Context, e AccessEntry) error {
 		err = ErrPairingCodeInUse
 	}
 	if err != nil {
-		return fmt.Errorf("set access for %s: %w", e.Number, err)
+		return fmt.Errorf("set an access entry: %w", err)
 	}
 	return nil
 }
@@ -177,7 +177,7 @@ const pairingChatPrefix = "pairchat:"
 // came from.
 func (s *Store) SetPairingChat(ctx context.Context, number, chatID string) error {
 	if _, err := s.db.ExecContext(ctx, setSettingQuery, pairingChatPrefix+number, chatID); err != nil {
-		return fmt.Errorf("set pairing chat of %s: %w", number, err)
+		return fmt.Errorf("set a pairing chat: %w", err)
 	}
 	return nil
 }
@@ -190,7 +190,7 @@ func (s *Store) PairingChat(ctx context.Context, number string) (string, bool, e
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	} else if err != nil {
-		return "", false, fmt.Errorf("get pairing chat of %s: %w", number, err)
+		return "", false, fmt.Errorf("get a pairing chat: %w", err)
 	}
 	return chat, true, nil
 }
