@@ -23,7 +23,7 @@ func runCommand(fs *flag.FlagSet) runFunc {
 
 // errPairNeedsPerson stops `run` from pairing with nobody there: a QR code
 // printed into a service's log links the account for whoever reads it.
-var errPairNeedsPerson = errors.New("no WhatsApp account is linked: run `waclaw pair` in a terminal to link one (or `waclaw pair --qr-png FILE` on a machine without a screen)")
+var errPairNeedsPerson = needsOperator{errors.New("no WhatsApp account is linked: run `waclaw pair` in a terminal to link one (or `waclaw pair --qr-png FILE` on a machine without a screen)")}
 
 func runBot(ctx context.Context, e *env, qrPNG string) error {
 	if len(e.args) > 0 {
@@ -90,7 +90,7 @@ func runBot(ctx context.Context, e *env, qrPNG string) error {
 		s := wa.State()
 		stopped = fmt.Errorf("WhatsApp stopped the connection: %s", s.StopReason)
 		if s.StopReason == string(whatsapp.StopLoggedOut) {
-			stopped = errors.New("this device was logged out of WhatsApp: run `waclaw pair` to link it again")
+			stopped = needsOperator{errors.New("this device was logged out of WhatsApp: run `waclaw pair` to link it again")}
 		}
 	}
 	drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), 45*time.Second)

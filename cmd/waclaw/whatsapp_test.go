@@ -50,8 +50,8 @@ func TestRunWithoutTerminalDoesNotPair(t *testing.T) {
 		t.Fatalf("run kept going without a linked account:\n%s\n%s", out, &stderr)
 	}
 	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() == 0 {
-		t.Fatalf("run exited with %v; want a non-zero exit", err)
+	if !errors.As(err, &exit) || exit.ExitCode() != exitNeedsOperator {
+		t.Fatalf("run exited with %v; want exit code %d, which the systemd unit does not restart", err, exitNeedsOperator)
 	}
 	want := "no WhatsApp account is linked: run `waclaw pair` in a terminal to link one (or `waclaw pair --qr-png FILE` on a machine without a screen)"
 	if !strings.Contains(stderr.String(), want) {
