@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -62,5 +64,18 @@ func TestRunWithoutTerminalDoesNotPair(t *testing.T) {
 			t.Errorf("a QR code was printed:\n%s\n%s", out, &stderr)
 			break
 		}
+	}
+}
+
+// The service must not restart into a wall only a person can get past:
+// the unit's RestartPreventExitStatus holds the code run exits with then.
+func TestUnitDoesNotRestartWhenAPersonMustAct(t *testing.T) {
+	unit, err := os.ReadFile("systemd/waclaw.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("RestartPreventExitStatus=%d", exitNeedsOperator)
+	if !strings.Contains(string(unit), "\n"+want+"\n") {
+		t.Errorf("systemd/waclaw.service lacks %q", want)
 	}
 }
