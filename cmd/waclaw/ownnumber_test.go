@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"waclaw/agent/agenttest"
+	"waclaw/bridge"
+	"waclaw/bridge/console"
+	"waclaw/config"
+)
+
+// What the people around the bot see, through `waclaw chat --jsonl` with
+// the real config, store, access policy and bridge: each script is one
+// run over the same data dir, and the replies are collected by chat.
+
+const (
+	ownerNumber  = "+15550000001"
+	friendNumber = "+15550000002"
+	strangerNum  = "+15550000003"
+	theGroup     = "120363000000000001@g.us"
+)
+
+// jsonlRun runs one script through `waclaw chat --jsonl` and returns the
+// replies by chat.
+func jsonlRun(t *testing.T, cfg, data string, script ...bridge.Inbound) map[string][]string {
+	t.Helper()
+	var in strings.Builder
+	for i, m := range script {
+		if m.MessageID == "" {
+			m.MessageID = fmt.Sprintf("M-%d-%d", time.Now().UnixNano(), i)
+		}
+		if m.Time.IsZero() {
+			m.Time = time.Now()
+		}
+		line, _ := json.Marshal(m)
+		in.Write(append(line, '\n'))
+	}
+	var out, errOut strings.Builder
+	if err := run(context.Background(), []string{"--config", cfg, "--data-dir", data, "--log-level", "error", "chat", "--jsonl"},
+		strings.NewReader(in.String()), &out, &errOut); err != nil {
+		t.Fatalf("chat --jsonl: %v\n%s", err, errOut.String())
+	}
+	replies := map[string][]string{}
+	sc := bufio.NewScanner(strings.NewReader(out.String()))
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		var r struct {
+			console.Reply
+			console.Ack
+		}
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("unreadable line %q", sc.Text())
+		}
+		if r.Error != "" {
+			t.Errorf("message %s refused: %s", r.Ack.Ack, r.Error)
+		}
+		if r.Reply.ID != "" {
+			replies[r.Reply.Chat] = append(replies[r.Reply.Chat], r.Reply.Text)
+		}
+	}
+	return replies
+}
+
+func dmFrom(number, text string) bridge.Inbound {
+	return bridge.Inbound{ChatID: number, SenderID: number, SenderPhone: number, Text: text}
+}
+
+func inTheGroup(number, text string) bridge.Inbound {
+	return bridge.Inbound{ChatID: theGroup, SenderID: number, SenderPhone: number, Text: text, IsGroup: true, MentionsMe: true}
+}
+
+// ownNumberConfig writes a config whose channels.whatsapp block is
+// whatsapp, with one local model at url.
+func ownNumberConfig(t *testing.T, url, whatsapp string) string {
+	t.Helper()
+	src := fmt.Sprintf(`{
+	  agents: { defaults: { model: { primary: "lmstudio/m", fallbacks: [] } } },
+	  models: { mode: "replace", providers: { lmstudio: { baseUrl: %q, api: "openai-responses", models: [{ id: "m" }] } } },
+	  channels: { whatsapp: %s },
+	}`, url, whatsapp)
+	path := filepath.Join(t.TempDir(), "config.json5")
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// On your own number: a stranger gets nothing, a friend an answer, and a
+// friend's location or too-long message a short notice instead of a
+// model's answer.
+func TestOwnNumberThroughChat(t *testing.T) {
+	lm := agenttest.New(t, agenttest.LMStudio, "m")
+	lm.SetDefault(agenttest.Reply{Text: "hello from the model"})
+	cfg := ownNumberConfig(t, lm.URL, fmt.Sprintf(`{ admins: [%q], allowFrom: [%q], groups: { %q: {} } }`, ownerNumber, friendNumber, theGroup))
+	data := t.TempDir()
+
+	place := dmFrom(friendNumber, "")
+	place.ChatID, place.SenderID, place.SenderPhone = "+15550000004", "+15550000004", "+15550000004"
+	place.Media = "location"
+	got := jsonlRun(t, cfg, data,
+		dmFrom(strangerNum, "hi, it's your cousin"),
+		inTheGroup(strangerNum, "@bot who are you?"),
+		dmFrom(friendNumber, "hello"),
+	)
+	if r := got[strangerNum]; len(r) != 0 {
+		t.Errorf("a stranger writing to a personal number got %q; want nothing", r)
+	}
+	if r := got[theGroup]; len(r) != 0 {
+		t.Errorf("a stranger in a listed group got %q; want nothing (groupAllowFrom follows who is allowed in DMs)", r)
+	}
+	if r := got[friendNumber]; len(r) != 1 || r[0] != "hello from the model" {
+		t.Errorf("the friend got %q; want the model's answer", r)
+	}
+
+	cfg = ownNumberConfig(t, lm.URL, fmt.Sprintf(`{ admins: [%q], allowFrom: [%q, "+15550000004"], maxMessageChars: 500 }`, ownerNumber, friendNumber))
+	before := len(lm.Requests())
+	got = jsonlRun(t, cfg, data, dmFrom(friendNumber, strings.Repeat("long ", 200)), place)
+	if r := got[friendNumber]; len(r) != 1 || !strings.Contains(r[0], "too long") {
+		t.Errorf("a message over maxMessageChars got %q; want that it is too long", r)
+	}
+	if r := got["+15550000004"]; len(r) != 1 || !strings.Contains(r[0], "I can only read text") {
+		t.Errorf("a location got %q; want the text-only notice", r)
+	}
+	if n := len(lm.Requests()) - before; n != 0 {
+		t.Errorf("%d model requests for a too-long message and a location; want none", n)
+	}
+}
+
+// On a bot number: a stranger gets a code and the owner hears who asked;
+// an admin's /pair list in a group is answered in the admin's own chat; a
+// friend who calls (the adapter rejects calls here) gets the call reply.
+func TestBotNumberThroughChat(t *testing.T) {
+	lm := agenttest.New(t, agenttest.LMStudio, "m")
+	cfg := ownNumberConfig(t, lm.URL, fmt.Sprintf(`{ selfChatMode: false, admins: [%q], allowFrom: [%q], groups: { %q: {} } }`, ownerNumber, friendNumber, theGroup))
+	data := t.TempDir()
+
+	call := dmFrom(friendNumber, "")
+	call.Media = "call"
+	got := jsonlRun(t, cfg, data, dmFrom(strangerNum, "hello?"), call)
+	if r := got[friendNumber]; len(r) != 1 || r[0] != config.DefaultCallReply {
+		t.Errorf("a friend's call got %q; want the call reply", r)
+	}
+	code := codePattern.FindStringSubmatch(strings.Join(got[strangerNum], "\n"))
+	if code == nil {
+		t.Fatalf("a stranger on a bot number got %q; want a pairing code", got[strangerNum])
+	}
+	if owner := strings.Join(got[console.OwnerChat], "\n"); !strings.Contains(owner, strangerNum) || !strings.Contains(owner, "/pair approve "+code[1]) {
+		t.Errorf("the owner was told %q; want who asked and how to approve", owner)
+	}
+
+	got = jsonlRun(t, cfg, data, inTheGroup(ownerNumber, "/pair list"))
+	if r := got[theGroup]; len(r) != 1 || strings.Contains(r[0], strangerNum) || strings.Contains(r[0], code[1]) {
+		t.Errorf("the group saw %q; want only a pointer to the private answer", r)
+	}
+	if r := strings.Join(got[ownerNumber], "\n"); !strings.Contains(r, strangerNum) || !strings.Contains(r, code[1]) {
+		t.Errorf("the admin's own chat got %q; want the waiting request", r)
+	}
+	if n := len(lm.Requests()); n != 0 {
+		t.Errorf("%d model requests; want none", n)
+	}
+}
+
+// codePattern finds a pairing code in a reply (bold in WhatsApp markup).
+var codePattern = regexp.MustCompile(`\*([A-Z2-9]{8})\*`)
