@@ -226,6 +226,12 @@ func (b *Bridge) Handle(ctx context.Context, in Inbound) error {
 	if b.sent.has(in.MessageID) {
 		return nil // our own reply, echoed back
 	}
+	if in.Revokes != "" {
+		// Before the access check: a deletion in a group does not mention
+		// the bot, and a group admin may delete anyone's message. It only
+		// ever touches what the bot stored for that chat.
+		return b.revoke(ctx, in)
+	}
 	r, err := b.access.Decide(ctx, b.sender(in))
 	if err != nil {
 		return err
@@ -238,9 +244,6 @@ func (b *Bridge) Handle(ctx context.Context, in Inbound) error {
 	}
 	if in.Time.IsZero() {
 		in.Time = b.now()
-	}
-	if in.Revokes != "" {
-		return b.revoke(ctx, in)
 	}
 	if r == access.Pairing {
 		// Stores nothing unless a code is minted or someone must be told,
@@ -317,7 +320,9 @@ func (b *Bridge) revoke(ctx context.Context, in Inbound) error {
 	if err != nil {
 		return err
 	}
-	b.log.Info("message deleted by its sender", "chat", HashID(in.ChatID), "was_waiting", skipped, "was_in_history", forgot)
+	if skipped || forgot {
+		b.log.Info("message deleted for everyone", "chat", HashID(in.ChatID), "was_waiting", skipped, "was_in_history", forgot)
+	}
 	return nil
 }
 

@@ -189,6 +189,26 @@ func TestTooLongMessage(t *testing.T) {
 	}
 }
 
+// A message deleted in a group (the deletion mentions nobody) is blanked
+// in the group's history too.
+func TestDeletedGroupMessage(t *testing.T) {
+	const group = "120363000000000001@g.us"
+	h := newHarness(t, fmt.Sprintf(`{ allowFrom: [%q], groups: { %q: {} } }`, friend, group))
+	ask := h.dm(friend, "@bot my PIN is 4321")
+	ask.ChatID, ask.IsGroup, ask.MentionsMe = group, true, true
+	h.send(t, ask)
+	del := h.dm(friend, "")
+	del.ChatID, del.IsGroup, del.Revokes = group, true, ask.MessageID
+	h.send(t, del)
+	next := h.dm(friend, "@bot what did I say?")
+	next.ChatID, next.IsGroup, next.MentionsMe = group, true, true
+	h.send(t, next)
+	calls := modelCalls(h)
+	if len(calls) != 2 || strings.Contains(string(calls[1].Body), "4321") {
+		t.Errorf("after the deletion the model got:\n%s", calls[len(calls)-1].Body)
+	}
+}
+
 // A call from someone the bot answers gets the call reply (once in a
 // while); from a stranger, nothing. Calls are never marked read.
 func TestCallReply(t *testing.T) {
