@@ -23,6 +23,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"waclaw/config"
 	"waclaw/store"
 )
@@ -68,6 +70,13 @@ const (
 	// the owner; it is also how long a requester told that too many
 	// requests are waiting is not told again.
 	PairingCooldown = 24 * time.Hour
+	// MaxToldPerHour caps the "too many requests waiting" notices, all
+	// requesters together: under a flood of new numbers they would
+	// otherwise take the outbound budget from the people the bot answers,
+	// and sending hundreds of unsolicited messages gets a number banned.
+	// A requester over it is not marked as told, so asking again later
+	// can still get them the notice or a code.
+	MaxToldPerHour = 20
 	// pruneEvery is how often RequestPairing clears out pairing entries
 	// that are done with.
 	pruneEvery = time.Hour
@@ -79,6 +88,7 @@ const (
 	ReasonWaiting  = "awaiting pairing approval"
 	ReasonTooMany  = "too many pairing requests waiting"
 	ReasonCooling  = "pairing code expired unapproved; no new one yet"
+	ReasonFull     = "too many pairing requests waiting, and too many told so this hour"
 	ReasonKnown    = "already on the access list"
 )
 
@@ -111,8 +121,9 @@ type Policy struct {
 	store *store.Store
 	now   func() time.Time
 
-	pairMu    sync.Mutex // serialises changes: check the caps, then mint
-	lastPrune time.Time  // guarded by pairMu
+	pairMu    sync.Mutex    // serialises changes: check the caps, then mint
+	lastPrune time.Time     // guarded by pairMu
+	told      *rate.Limiter // "too many waiting" notices; guarded by pairMu
 }
 
 // New returns the policy of cfg over the access list in st; now is the
@@ -121,7 +132,7 @@ func New(cfg config.WhatsApp, st *store.Store, now func() time.Time) *Policy {
 	if now == nil {
 		now = time.Now
 	}
-	return &Policy{cfg: cfg, store: st, now: now}
+	return &Policy{cfg: cfg, store: st, now: now, told: rate.NewLimiter(rate.Every(time.Hour/MaxToldPerHour), MaxToldPerHour)}
 }
 
 // Decide applies the policy to one message.
@@ -326,6 +337,9 @@ func (p *Policy) RequestPairing(ctx context.Context, number, chatID string) (Req
 		// again, remembers that they were told.
 		if known && !hasCode && now.Before(entry.CodeExpiresAt) {
 			return Request{Reason: ReasonTooMany}, nil
+		}
+		if !p.told.AllowN(now, 1) {
+			return Request{Reason: ReasonFull}, nil
 		}
 		told := store.AccessEntry{Number: number, State: store.AccessPending, CodeExpiresAt: now.Add(PairingCooldown)}
 		if err := p.store.SetAccess(ctx, told); err != nil {

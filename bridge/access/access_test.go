@@ -254,9 +254,10 @@ func TestPairingCooldown(t *testing.T) {
 	}
 }
 
-// A flood of new numbers gets MaxPending codes; everyone else is told once
-// that too many requests are waiting, and not again; nobody blocks the
-// rest for long, and the state left behind is pruned.
+// A flood of new numbers gets MaxPending codes; the next MaxToldPerHour
+// are told once that too many requests are waiting, and not again; the
+// rest, over that budget, hear nothing and leave nothing; nobody blocks
+// the rest for long, and the state left behind is pruned.
 func TestPairingFlood(t *testing.T) {
 	p, st, clk := newPolicy(t, defaultBlock)
 	ctx := context.Background()
@@ -270,7 +271,7 @@ func TestPairingFlood(t *testing.T) {
 		}
 		return n
 	}
-	var codes, told []int
+	var codes, told, full []int
 	for i := range n {
 		req, err := p.RequestPairing(ctx, number(i), "c")
 		switch {
@@ -280,15 +281,19 @@ func TestPairingFlood(t *testing.T) {
 			codes = append(codes, i)
 		case req.Reason == ReasonTooMany && strings.Contains(req.TellRequester, "too many requests waiting"):
 			told = append(told, i)
+		case req.Reason == ReasonFull && req.TellRequester == "" && req.TellOwner == "":
+			full = append(full, i)
 		default:
-			t.Fatalf("request %d = %+v; want a code, or being told that too many are waiting", i, req)
+			t.Fatalf("request %d = %+v; want a code, being told that too many are waiting, or (over the notices' budget) silence", i, req)
 		}
 	}
-	if len(codes) != MaxPending || len(told) != n-MaxPending {
-		t.Fatalf("%d codes and %d told; want %d codes, everyone else told", len(codes), len(told), MaxPending)
+	if len(codes) != MaxPending || len(told) != MaxToldPerHour || len(full) != n-MaxPending-MaxToldPerHour {
+		t.Fatalf("%d codes, %d told, %d not told; want %d codes, %d told, the rest not told", len(codes), len(told), len(full), MaxPending, MaxToldPerHour)
 	}
-	if got := rows(); got != n {
-		t.Errorf("%d access rows after %d requesters; want one each", got, n)
+	// Only those told something leave a row: those over the notices'
+	// budget are not marked as told, so they can be later.
+	if got := rows(); got != MaxPending+MaxToldPerHour {
+		t.Errorf("%d access rows after %d requesters; want one per requester told something (%d)", got, n, MaxPending+MaxToldPerHour)
 	}
 	// Everyone writes again: nobody gets a new code or another message.
 	clk.Advance(time.Minute)
@@ -297,8 +302,8 @@ func TestPairingFlood(t *testing.T) {
 			t.Fatalf("request %d again = %+v; want silence", i, req)
 		}
 	}
-	if got := rows(); got != n {
-		t.Errorf("%d access rows after everyone wrote again; want still %d", got, n)
+	if got := rows(); got != MaxPending+MaxToldPerHour {
+		t.Errorf("%d access rows after everyone wrote again; want still %d", got, MaxPending+MaxToldPerHour)
 	}
 	// When the codes expire there is room again, also for one who was
 	// told there was none; those whose codes expired wait their turn.
