@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -12,33 +11,6 @@ import (
 	"waclaw/agent/defuse"
 	"waclaw/config"
 )
-
-// bodyStrings returns every string value in a JSON request body.
-func bodyStrings(t *testing.T, body []byte) []string {
-	t.Helper()
-	var v any
-	if err := json.Unmarshal(body, &v); err != nil {
-		t.Fatalf("request body is not JSON: %v", err)
-	}
-	var out []string
-	var walk func(any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case string:
-			out = append(out, v)
-		case []any:
-			for _, x := range v {
-				walk(x)
-			}
-		case map[string]any:
-			for _, x := range v {
-				walk(x)
-			}
-		}
-	}
-	walk(v)
-	return out
-}
 
 // A user who types a chat template's control tokens, and a model that
 // echoed them in an earlier reply, reach every kind of server with the
@@ -78,8 +50,12 @@ func TestRequestsCarryNoControlTokens(t *testing.T) {
 			}
 			reqs := srv.Requests()
 			body := reqs[len(reqs)-1].Body
+			strs, err := reqs[len(reqs)-1].Strings()
+			if err != nil {
+				t.Fatal(err)
+			}
 			var all strings.Builder
-			for _, s := range bodyStrings(t, body) {
+			for _, s := range strs {
 				if i := defuse.Index(s); i >= 0 {
 					t.Errorf("a control token reached the server: %q", s[i:])
 				}

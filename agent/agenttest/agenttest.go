@@ -278,6 +278,33 @@ func (r Request) JSON() map[string]any {
 	return m
 }
 
+// Strings returns every string value in the request's JSON body, keys
+// left out: what a check for text that must not reach a server reads.
+func (r Request) Strings() ([]string, error) {
+	var v any
+	if err := json.Unmarshal(r.Body, &v); err != nil {
+		return nil, fmt.Errorf("request body is not JSON: %w", err)
+	}
+	var out []string
+	var walk func(any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case string:
+			out = append(out, v)
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		case map[string]any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(v)
+	return out, nil
+}
+
 // LastInput is the text of the request's last input message: the newest
 // user message in a Responses "input", a Chat Completions or an Anthropic
 // "messages" list (string content or text parts); "" if there is none.
