@@ -64,12 +64,20 @@ type Channel interface {
 	// is not "". The bridge records id before sending, and after a crash
 	// sends a part it has no confirmation for again under the same id: a
 	// platform that drops a repeated id (WhatsApp does) shows it once.
+	// A failed send is tried again later under the same id (the
+	// connection may be down), unless the error wraps ErrUndeliverable.
 	Send(ctx context.Context, chatID, id, text, quoteID string) error
 	// Typing shows or clears the typing indicator.
 	Typing(ctx context.Context, chatID string, on bool) error
 	// MarkRead marks messages as read.
 	MarkRead(ctx context.Context, chatID, senderID string, ids ...string) error
 }
+
+// ErrUndeliverable marks a send error that trying again cannot fix (the
+// chat id is not one the platform can send to): the reply is given up at
+// once. Any other send error is taken as the connection's, and the reply
+// is sent again later under the same ids.
+var ErrUndeliverable = errors.New("cannot be delivered")
 
 // Options are the bridge's collaborators and limits; all may be zero.
 type Options struct {
