@@ -114,6 +114,10 @@ type Bridge struct {
 	slots   chan struct{}
 	runCtx  context.Context // turns run under it; cancelled when a drain times out
 	stopRun context.CancelFunc
+	// draining ends when Shutdown starts: pauses between tries end at
+	// once, and their jobs stay pending for the next start.
+	draining   context.Context
+	startDrain context.CancelFunc
 
 	mu       sync.Mutex
 	workers  map[string][]job // queued jobs by chat; present while a worker runs
@@ -158,6 +162,7 @@ func New(cfg *config.Config, st *store.Store, history *compaction.History, ag *a
 	b.access = access.New(cfg.WhatsApp, st, b.now)
 	b.limits = newLimits(cfg.WhatsApp.RateLimit, b.now)
 	b.runCtx, b.stopRun = context.WithCancel(context.Background())
+	b.draining, b.startDrain = context.WithCancel(b.runCtx)
 	return b
 }
 
@@ -451,6 +456,7 @@ func (b *Bridge) Shutdown(ctx context.Context) error {
 	b.mu.Lock()
 	b.closing = true
 	b.mu.Unlock()
+	b.startDrain()
 	done := make(chan struct{})
 	go func() { b.inflight.Wait(); close(done) }()
 	timer := time.NewTimer(b.drain)

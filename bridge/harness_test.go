@@ -40,6 +40,10 @@ type fakeChannel struct {
 	typing []string
 	read   []string
 	n      int
+	// fail, when set, decides whether a send fails (the connection is
+	// down); tries records the id of every send attempted.
+	fail  func() error
+	tries []string
 }
 
 func (f *fakeChannel) NewMessageID() string {
@@ -52,6 +56,12 @@ func (f *fakeChannel) NewMessageID() string {
 func (f *fakeChannel) Send(ctx context.Context, chatID, id, text, quoteID string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.tries = append(f.tries, id)
+	if f.fail != nil {
+		if err := f.fail(); err != nil {
+			return err
+		}
+	}
 	f.sent = append(f.sent, sent{chatID, text, quoteID, id})
 	return nil
 }

@@ -2,7 +2,6 @@ package bridge
 
 import (
 	"context"
-	"fmt"
 
 	"waclaw/store"
 )
@@ -68,7 +67,7 @@ func (b *Bridge) deliver(ctx context.Context, parts []store.OutboxPart) error {
 		}
 		b.sent.add(p.MsgID) // its echo is never input, even if it beats Send back
 		if err := b.ch.Send(ctx, p.ChatID, p.MsgID, p.Text, p.QuoteID); err != nil {
-			return fmt.Errorf("send reply: %w", err)
+			return &sendError{err}
 		}
 		if i == len(parts)-1 || p.ID == 0 {
 			continue
@@ -79,6 +78,13 @@ func (b *Bridge) deliver(ctx context.Context, parts []store.OutboxPart) error {
 	}
 	return nil
 }
+
+// sendError is a reply the channel did not take; process tries it again
+// later unless it wraps ErrUndeliverable.
+type sendError struct{ err error }
+
+func (e *sendError) Error() string { return "send reply: " + e.err.Error() }
+func (e *sendError) Unwrap() error { return e.err }
 
 // notify sends the one message that no inbox row can hold: the notice
 // that the disk is full, which goes out because nothing can be written.

@@ -17,10 +17,16 @@ import (
 
 // process handles one job in its chat's worker. When the disk holding
 // the database is full it tells the sender once, keeps the message and
-// tries again with a growing pause until there is room.
+// tries again with a growing pause until there is room. A reply that
+// could not be sent (the connection is down, WhatsApp is reconnecting)
+// stays pending with its outbox ids and is sent again, under the same ids,
+// with the same growing pause, until sendGiveUp after the message arrived.
+// Later messages of the chat wait behind it, so replies keep their order;
+// other chats go on.
 func (b *Bridge) process(ctx context.Context, j job) {
 	for wait := time.Second; ; wait = min(2*wait, time.Minute) {
 		err := b.run(ctx, &j)
+		var unsent *sendError
 		switch {
 		case err == nil:
 			return
@@ -35,16 +41,40 @@ func (b *Bridge) process(ctx context.Context, j job) {
 			if wait == time.Second {
 				b.notify(ctx, j.in.ChatID, diskFullNotice)
 			}
-			j.resumed = true // its reply may be recorded, even partly sent
-			if b.isClosing() || b.sleep(ctx, wait) != nil {
-				return // stays pending
+		case errors.As(err, &unsent) && !errors.Is(err, ErrUndeliverable):
+			if age := b.now().Sub(j.in.Time); age >= sendGiveUp {
+				b.log.Error("giving up on a reply: it could not be sent for a day", "inbox", j.inboxID, "chat", HashID(j.in.ChatID), "err", err)
+				b.finish(ctx, j.inboxID, store.InboxFailed, fmt.Sprintf("reply not delivered within %s of the message: %v", sendGiveUp, err))
+				return
+			}
+			if wait == time.Second {
+				b.log.Warn("could not send a reply; it stays pending and goes out under the same ids once the connection is back",
+					"inbox", j.inboxID, "chat", HashID(j.in.ChatID), "err", err)
 			}
 		default:
 			b.log.Warn("message failed", "inbox", j.inboxID, "err", err)
 			b.finish(ctx, j.inboxID, store.InboxFailed, err.Error())
 			return
 		}
+		j.resumed = true // its reply may be recorded, even partly sent
+		if !b.pause(wait) {
+			return // shutting down: it stays pending
+		}
 	}
+}
+
+// sendGiveUp is how long after a message arrived its reply is still sent:
+// past it, a reply WhatsApp would not take is given up on (and the row
+// says why).
+const sendGiveUp = 24 * time.Hour
+
+// pause waits d between tries without holding a slot, so that other chats
+// go on meanwhile. It reports false when the bridge is shutting down.
+func (b *Bridge) pause(d time.Duration) bool {
+	<-b.slots
+	err := b.sleep(b.draining, d)
+	b.slots <- struct{}{} // the worker gives it back when the job ends
+	return err == nil && !b.isClosing()
 }
 
 // What the bot says when it does not answer with a model.
