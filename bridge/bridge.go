@@ -124,15 +124,15 @@ type Bridge struct {
 	closing  bool
 	inflight sync.WaitGroup
 	lastFail map[string]string // last fallback reason by chat, for /status
-	// mediaNoticed is when each chat was last told that media cannot be
-	// read.
-	mediaNoticed map[string]time.Time
-	idle         chan struct{} // closed when the last worker goes away
-	lastPrune    time.Time     // when finished inbox rows were last pruned
-	stats        stats
-	drain        time.Duration
-	link         func() string
-	owner        func() []string
+	// noticed is when each chat last heard each kind of notice that goes
+	// out at most once in a while (see once).
+	noticed   map[string]time.Time
+	idle      chan struct{} // closed when the last worker goes away
+	lastPrune time.Time     // when finished inbox rows were last pruned
+	stats     stats
+	drain     time.Duration
+	link      func() string
+	owner     func() []string
 }
 
 // New builds a bridge.
@@ -140,7 +140,7 @@ func New(cfg *config.Config, st *store.Store, history *compaction.History, ag *a
 	b := &Bridge{
 		cfg: cfg, store: st, history: history, agent: ag, ch: ch,
 		log: opts.Logger, now: opts.Now, sleep: opts.Sleep, drain: opts.DrainTimeout, link: opts.Link, owner: opts.Owner,
-		sent: newRecentIDs(4096), workers: map[string][]job{}, lastFail: map[string]string{}, mediaNoticed: map[string]time.Time{},
+		sent: newRecentIDs(4096), workers: map[string][]job{}, lastFail: map[string]string{}, noticed: map[string]time.Time{},
 	}
 	if b.log == nil {
 		b.log = slog.Default()
@@ -207,7 +207,7 @@ func (b *Bridge) Start(ctx context.Context) error {
 			b.finish(ctx, it.ID, store.InboxSkipped, "sender no longer allowed")
 			continue
 		}
-		if it.Attempts >= maxAttempts {
+		if it.Attempts >= maxAttempts && !b.stale(in) {
 			// The sender is told instead; a reply already recorded for the
 			// message still goes out in its place.
 			b.log.Warn("giving up on a message: waclaw stopped every time while answering it", "inbox", it.ID, "attempts", it.Attempts)
@@ -257,6 +257,14 @@ func (b *Bridge) Handle(ctx context.Context, in Inbound) error {
 	}
 	if in.Time.IsZero() {
 		in.Time = b.now()
+	}
+	if b.stale(in) {
+		// A backlog after downtime: no rate-limit notice, no pairing code,
+		// no answer; at most one line per chat that says so.
+		if rep := b.backlogReply(in, r); len(rep.msgs) > 0 {
+			return b.settle(ctx, in, r, rep)
+		}
+		return nil
 	}
 	if r == access.Pairing {
 		// Stores nothing unless a code is minted or someone must be told,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -223,17 +224,35 @@ func TestDuplicatesAreAnsweredOnce(t *testing.T) {
 	}
 }
 
-func TestStaleMessagesAreSkipped(t *testing.T) {
+// After three days down, six messages from a friend arrive at once: none
+// is answered, none gets a rate-limit notice, and the friend hears once
+// that they came in late and were not answered. A stranger's backlog gets
+// nothing, and a fresh message is answered as usual.
+func TestBacklogAfterDowntime(t *testing.T) {
 	h := newHarness(t, "")
-	in := h.dm(friend, "old news")
-	in.Time = h.clock.Now().Add(-time.Hour)
-	h.send(t, in)
-	if h.ch.count() != 0 {
-		t.Error("a message an hour old was answered")
+	for i := range 6 {
+		in := h.dm(friend, fmt.Sprintf("old news %d", i))
+		in.Time = h.clock.Now().Add(-72 * time.Hour)
+		h.send(t, in)
+		old := h.dm(stranger, "hello?")
+		old.Time = in.Time
+		h.send(t, old)
 	}
-	items, _ := h.store.InboxPending(context.Background())
-	if len(items) != 0 {
-		t.Errorf("stale message still pending")
+	if got := h.ch.to(friend); !slices.Equal(got, []string{backlogNotice}) {
+		t.Errorf("the friend's backlog got %q; want one line saying it was not answered", got)
+	}
+	if got := h.ch.to(stranger); len(got) != 0 {
+		t.Errorf("a stranger's backlog got %q; want nothing", got)
+	}
+	if n := len(modelCalls(h)); n != 0 {
+		t.Errorf("%d model requests for stale messages; want none", n)
+	}
+	if items, _ := h.store.InboxPending(context.Background()); len(items) != 0 {
+		t.Errorf("%d stale messages still pending", len(items))
+	}
+	h.send(t, h.dm(friend, "are you back?"))
+	if got := h.last(friend); got != "echo: are you back?" {
+		t.Errorf("a fresh message after the backlog got %q", got)
 	}
 }
 

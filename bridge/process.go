@@ -88,9 +88,13 @@ const (
 	tooLongNotice    = "Sorry, your message is too long for me: it has %d characters, and I read at most %d. Please send a shorter one, or the part you need help with."
 	revokedText      = "(The user deleted this message.)"
 	revokedReplyText = "(The answer to a message the user deleted.)"
+	backlogNotice    = "Sorry, I was offline when you wrote, and your messages only reached me now, so I haven't answered them. If you still need something, please send it again."
 	mediaNoticeEvery = 10 * time.Minute // a burst of pictures gets one notice
-	quoteShown       = 500              // characters of a quoted message a turn shows
-	mediaCall        = "call"           // Inbound.Media of a call
+	// backlogNoticeEvery: a chat hears about its late messages once per
+	// catch-up.
+	backlogNoticeEvery = 6 * time.Hour
+	quoteShown         = 500    // characters of a quoted message a turn shows
+	mediaCall          = "call" // Inbound.Media of a call
 )
 
 // run takes one inbox row to its end: it works out the reply, unless an
@@ -134,9 +138,8 @@ func (b *Bridge) run(ctx context.Context, j *job) error {
 // command's answer or the model's.
 func (b *Bridge) compose(ctx context.Context, j *job) (reply, error) {
 	in := j.in
-	if age := b.now().Sub(in.Time); b.cfg.WhatsApp.StaleAfter > 0 && age > b.cfg.WhatsApp.StaleAfter {
-		// Answering hours late would confuse more than it helps.
-		return reply{state: store.InboxSkipped, reason: fmt.Sprintf("stale: received %s ago", age.Round(time.Second))}, nil
+	if b.stale(in) {
+		return b.backlogReply(in, j.role), nil
 	}
 	if !j.started { // one attempt per run, however long it waits for disk space
 		switch err := b.store.InboxStart(ctx, j.inboxID); {
@@ -178,29 +181,54 @@ func mediaOnly(in Inbound) bool { return in.Media != "" && strings.TrimSpace(in.
 // mediaReply tells the sender that media cannot be read, at most once
 // every mediaNoticeEvery in a chat.
 func (b *Bridge) mediaReply(in Inbound) reply {
-	now := b.now()
-	b.mu.Lock()
-	last, seen := b.mediaNoticed[in.ChatID]
-	due := !seen || now.Sub(last) >= mediaNoticeEvery
-	if due {
-		if len(b.mediaNoticed) >= 1024 { // forget chats told long ago
-			for chat, at := range b.mediaNoticed {
-				if now.Sub(at) >= mediaNoticeEvery {
-					delete(b.mediaNoticed, chat)
-				}
-			}
-		}
-		b.mediaNoticed[in.ChatID] = now
-	}
-	b.mu.Unlock()
 	notice := mediaNotice
 	if in.Media == mediaCall {
 		notice = b.cfg.WhatsApp.CallReply
 	}
-	if !due || notice == "" {
+	if notice == "" || !b.once("media", in.ChatID, mediaNoticeEvery) {
 		return reply{state: store.InboxSkipped, reason: "media without text (" + in.Media + "); not told"}
 	}
 	return say(in, notice, "", store.InboxSkipped, "media without text ("+in.Media+")")
+}
+
+// stale reports a message older than staleAfter: one that waited while
+// waclaw was down, which answering now would confuse more than help.
+func (b *Bridge) stale(in Inbound) bool {
+	return b.cfg.WhatsApp.StaleAfter > 0 && b.now().Sub(in.Time) > b.cfg.WhatsApp.StaleAfter
+}
+
+// backlogReply skips a stale message. Someone the bot answers hears once
+// (per chat, per backlogNoticeEvery) that their messages came in late and
+// were not answered, rather than silence or notices about messages nobody
+// read.
+func (b *Bridge) backlogReply(in Inbound, r access.Role) reply {
+	reason := fmt.Sprintf("stale: received %s ago", b.now().Sub(in.Time).Round(time.Second))
+	if !r.Answered() || !b.once("backlog", in.ChatID, backlogNoticeEvery) {
+		return reply{state: store.InboxSkipped, reason: reason}
+	}
+	return say(in, backlogNotice, "", store.InboxSkipped, reason)
+}
+
+// once reports whether chat may hear a notice of this kind now: not if it
+// heard one within every. It remembers when it did, forgetting chats told
+// long ago so that the memory stays bounded.
+func (b *Bridge) once(kind, chat string, every time.Duration) bool {
+	now := b.now()
+	key := kind + "\x00" + chat
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if last, seen := b.noticed[key]; seen && now.Sub(last) < every {
+		return false
+	}
+	if len(b.noticed) >= 1024 {
+		for k, at := range b.noticed {
+			if now.Sub(at) >= backlogNoticeEvery { // the longest window
+				delete(b.noticed, k)
+			}
+		}
+	}
+	b.noticed[key] = now
+	return true
 }
 
 // answer runs an agent turn with the chat's history. When no model

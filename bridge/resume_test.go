@@ -262,6 +262,30 @@ func TestGiveUpAfterRepeatedCrashes(t *testing.T) {
 	checkFinished(t, h)
 }
 
+// The same message found again after days down is stale: the sender hears
+// the one backlog line, not an apology about a message nobody answered.
+func TestNoGiveUpNoticeForAStaleMessage(t *testing.T) {
+	h := newHarness(t, "")
+	in := h.dm(friend, "the message that kills the bot")
+	crashState(t, h, in, func(inboxID, _ int64) {
+		for range maxAttempts {
+			if err := h.store.InboxStart(context.Background(), inboxID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	h.clock.Advance(72 * time.Hour)
+	restart(t, h)
+	if got := h.ch.to(friend); !slices.Equal(got, []string{backlogNotice}) {
+		t.Errorf("sent %q; want only the backlog line", got)
+	}
+	it, _, _ := h.store.InboxGet(context.Background(), 1)
+	if it.State != store.InboxSkipped || !strings.Contains(it.Reason, "stale") {
+		t.Errorf("inbox row ended %s (%q); want skipped as stale", it.State, it.Reason)
+	}
+	checkFinished(t, h)
+}
+
 // Below the limit a resumed message is answered, and its attempts count
 // runs, not waits.
 func TestResumeBelowTheAttemptLimit(t *testing.T) {
