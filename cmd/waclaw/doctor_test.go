@@ -102,3 +102,22 @@ ready, with 1 warning
 		t.Errorf("doctor now = %v; want a usage error", err)
 	}
 }
+
+// A relative --data-dir (as typed in a shell, "--data-dir data") reads the
+// same database; it used to fail with "invalid uri authority".
+func TestDoctorWithARelativeDataDir(t *testing.T) {
+	lm := agenttest.New(t, agenttest.LMStudio, "minimax-m2.1-gs32")
+	cfg := seedConfig(t, lm.URL, "")
+	t.Chdir(t.TempDir())
+	var out, errOut strings.Builder
+	if err := runWithInput(t, "", &out, &errOut, "--config", cfg, "--data-dir", "data", "access", "list"); err != nil {
+		t.Fatalf("access list: %v\n%s", err, errOut.String())
+	}
+	out.Reset()
+	if err := runWithInput(t, "", &out, &errOut, "--config", cfg, "--data-dir", "data", "doctor"); err != nil {
+		t.Errorf("doctor --data-dir data = %v; want success\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "ok    database") || !strings.Contains(out.String(), "integrity ok") {
+		t.Errorf("doctor with a relative data dir:\n%s", out.String())
+	}
+}
