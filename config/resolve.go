@@ -70,19 +70,23 @@ func (d *decoder) resolve(f *fileConfig) *Config {
 func (d *decoder) provider(id string, fp *fileProvider, b builtinProvider, isBuiltin bool) *Provider {
 	path := joinPath("models.providers", id)
 	p := &Provider{ID: id, BuiltIn: isBuiltin}
+	if fp == nil {
+		fp = &fileProvider{}
+	}
 	if isBuiltin {
 		p.BaseURL = b.baseURL
 		p.API = b.api
-		p.APIKey = d.expand(path+".apiKey", b.apiKey)
+		// The built-in's ${VAR} is read only when the file keeps it: a key
+		// the file sets replaces it, so its variable is never missing.
+		if fp.APIKey == nil {
+			p.APIKey = d.expand(path+".apiKey", b.apiKey)
+		}
 		for _, bm := range b.models {
 			p.Models = append(p.Models, &Model{
 				Provider: p, ID: bm.id, Name: bm.name, Reasoning: bm.reasoning, Input: []string{"text", "image"},
 				Cost: bm.cost, ContextWindow: bm.contextWindow, MaxTokens: bm.maxOut,
 			})
 		}
-	}
-	if fp == nil {
-		fp = &fileProvider{}
 	}
 	if fp.BaseURL != nil {
 		p.BaseURL = *fp.BaseURL
