@@ -30,26 +30,26 @@ func (d *decoder) resolve(f *fileConfig) *Config {
 		}
 	}
 
-	configured := fm.Providers
+	// A file that lists no providers gets the seed's local setup, whatever
+	// the mode; otherwise "replace" keeps nothing of the catalog.
 	order := d.order["models.providers"]
-	if len(configured) == 0 {
-		// No provider of the user's own: the seed's recommended local setup.
-		configured = map[string]*fileProvider{defaultProviderID: defaultLocalProvider()}
+	noneListed := len(fm.Providers) == 0
+	if noneListed {
 		order = []string{defaultProviderID}
 	}
 	builtins := map[string]builtinProvider{}
-	if mode != "replace" {
-		for _, b := range builtinCatalog {
+	for _, b := range builtinCatalog {
+		if mode != "replace" || (noneListed && b.seed) {
 			builtins[b.id] = b
 		}
 	}
 	for _, id := range order {
 		b, isBuiltin := builtins[id]
-		cfg.Providers = append(cfg.Providers, d.provider(id, configured[id], b, isBuiltin))
+		cfg.Providers = append(cfg.Providers, d.provider(id, fm.Providers[id], b, isBuiltin))
 		delete(builtins, id)
 	}
 	for _, b := range builtinCatalog {
-		if _, ok := builtins[b.id]; ok {
+		if _, ok := builtins[b.id]; ok && !b.seed {
 			cfg.Providers = append(cfg.Providers, d.provider(b.id, nil, b, true))
 		}
 	}
@@ -59,7 +59,7 @@ func (d *decoder) resolve(f *fileConfig) *Config {
 		}
 	}
 
-	d.resolveModels(cfg, &defs, order)
+	d.resolveModels(cfg, &defs, impliedPrimary(cfg, fm.Providers, order))
 	d.resolveAgent(cfg, &defs)
 	d.resolveWhatsApp(cfg, f.Channels)
 
@@ -83,7 +83,7 @@ func (d *decoder) provider(id string, fp *fileProvider, b builtinProvider, isBui
 		}
 		for _, bm := range b.models {
 			p.Models = append(p.Models, &Model{
-				Provider: p, ID: bm.id, Name: bm.name, Reasoning: bm.reasoning, Input: []string{"text", "image"},
+				Provider: p, ID: bm.id, Name: bm.name, Reasoning: bm.reasoning, Input: slices.Clone(bm.input),
 				Cost: bm.cost, ContextWindow: bm.contextWindow, MaxTokens: bm.maxOut,
 			})
 		}
@@ -237,18 +237,32 @@ func (d *decoder) warnings(cfg *Config) []string {
 	return out
 }
 
-// resolveModels sets the primary, fallbacks and aliases.
-func (d *decoder) resolveModels(cfg *Config, defs *fileAgentDefaults, order []string) {
-	primaryRef := defaultPrimary
-	if _, ok := cfg.models[strings.ToLower(defaultPrimary)]; !ok && len(order) > 0 {
-		// The file brings its own provider (fixture 03): its first model is
-		// the primary unless one is named.
-		for _, p := range cfg.Providers {
-			if p.ID == order[0] && len(p.Models) > 0 {
-				primaryRef = p.Models[0].Ref()
+// impliedPrimary is the primary of a file that names none: the seed's
+// MiniMax when the catalog has it, unless the file lists lmstudio models of
+// its own without it (that server runs those, not the seed's choice); else
+// the first other model of the file's first provider (fixture 03).
+func impliedPrimary(cfg *Config, own map[string]*fileProvider, order []string) string {
+	seedModel, ok := cfg.models[strings.ToLower(defaultPrimary)]
+	if lm := own[defaultProviderID]; ok && lm != nil && len(lm.Models) > 0 &&
+		!slices.ContainsFunc(lm.Models, func(m fileModel) bool { return m.ID == defaultModelID }) {
+		ok = false
+	}
+	if ok || len(order) == 0 {
+		return defaultPrimary
+	}
+	if p := cfg.provider(order[0]); p != nil {
+		for _, m := range p.Models {
+			if m != seedModel {
+				return m.Ref()
 			}
 		}
 	}
+	return defaultPrimary
+}
+
+// resolveModels sets the primary (primaryRef unless the file names one),
+// fallbacks and aliases.
+func (d *decoder) resolveModels(cfg *Config, defs *fileAgentDefaults, primaryRef string) {
 	if defs.Model != nil && defs.Model.Primary != nil {
 		primaryRef = *defs.Model.Primary
 	}
