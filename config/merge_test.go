@@ -1,7 +1,12 @@
 package config
 
 import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -94,4 +99,127 @@ func TestLMStudioMovedByBaseURLAlone(t *testing.T) {
 	if len(cfg.Warnings) != 0 {
 		t.Errorf("warnings = %q; want none", cfg.Warnings)
 	}
+}
+
+// cloneProvider copies p deeply enough for a test to change the copy.
+func cloneProvider(p *Provider) *Provider {
+	c := *p
+	c.Headers = maps.Clone(p.Headers)
+	c.MissingEnv = slices.Clone(p.MissingEnv)
+	c.Models = nil
+	for _, m := range p.Models {
+		mc := *m
+		mc.Provider = &c
+		c.Models = append(c.Models, &mc)
+	}
+	return &c
+}
+
+// Under "merge" a built-in configured with its id keeps every field the
+// file sets and, for every field it leaves out, what the built-in alone
+// resolves to. Each case sets one field of one built-in.
+func TestBuiltinMergesFieldByField(t *testing.T) {
+	plain, err := Parse("t", []byte(`{}`), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		// set returns what the file writes inside models.providers.<id>,
+		// and inside agents.defaults.models (may be "").
+		set  func(base *Provider) (provider, prefs string)
+		want func(p *Provider)
+	}{
+		{"baseUrl", func(b *Provider) (string, string) {
+			if b.Local {
+				return `baseUrl: "http://192.168.1.50:1234/v1"`, ""
+			}
+			return `baseUrl: "https://proxy.example/v1"`, ""
+		}, func(p *Provider) {
+			p.BaseURL = map[bool]string{true: "http://192.168.1.50:1234/v1", false: "https://proxy.example/v1"}[p.Local]
+		}},
+		{"apiKey", func(*Provider) (string, string) { return `apiKey: "sk-from-the-file"`, "" },
+			func(p *Provider) { p.APIKey, p.MissingEnv = "sk-from-the-file", nil }},
+		{"api", func(b *Provider) (string, string) { return fmt.Sprintf("api: %q", otherAPI(b.API)), "" },
+			func(p *Provider) { p.API = otherAPI(p.API) }},
+		{"headers", func(*Provider) (string, string) { return `headers: { "X-Client": "waclaw" }`, "" },
+			func(p *Provider) { p.Headers = map[string]string{"X-Client": "waclaw"} }},
+		{"local", func(b *Provider) (string, string) { return fmt.Sprintf("local: %t", !b.Local), "" },
+			func(p *Provider) {
+				// The timeouts that follow from locality follow the file's.
+				p.Local = !p.Local
+				p.IdleTimeout, p.RequestTimeout, p.KeepWarm = defaultHostedIdleTimeout, defaultHostedRequestTimeout, 0
+				if p.Local {
+					p.IdleTimeout, p.RequestTimeout, p.KeepWarm = defaultLocalIdleTimeout, defaultLocalRequestTimeout, defaultKeepWarm
+				}
+			}},
+		{"idleTimeout", func(*Provider) (string, string) { return `idleTimeout: "7s"`, "" },
+			func(p *Provider) { p.IdleTimeout = 7 * time.Second }},
+		{"requestTimeout", func(*Provider) (string, string) { return `requestTimeout: "3m"`, "" },
+			func(p *Provider) { p.RequestTimeout = 3 * time.Minute }},
+		{"keepWarm", func(*Provider) (string, string) { return `keepWarm: "5m"`, "" },
+			func(p *Provider) { p.KeepWarm = 5 * time.Minute }},
+		{"models adds one", func(*Provider) (string, string) { return `models: [{ id: "extra" }]`, "" },
+			func(p *Provider) {
+				p.Models = append(p.Models, &Model{Provider: p, ID: "extra", Name: "extra", Input: []string{"text"},
+					ContextWindow: DefaultContextWindow, MaxTokens: DefaultMaxTokens})
+			}},
+		{"model name", func(b *Provider) (string, string) { return modelField(b, `name: "Mine"`), "" },
+			func(p *Provider) { p.Models[0].Name = "Mine" }},
+		{"model reasoning", func(b *Provider) (string, string) {
+			return modelField(b, fmt.Sprintf("reasoning: %t", !b.Models[0].Reasoning)), ""
+		}, func(p *Provider) { p.Models[0].Reasoning = !p.Models[0].Reasoning }},
+		{"model input", func(b *Provider) (string, string) { return modelField(b, `input: ["image"]`), "" },
+			func(p *Provider) { p.Models[0].Input = []string{"image"} }},
+		{"model cost", func(b *Provider) (string, string) { return modelField(b, `cost: { output: 99 }`), "" },
+			func(p *Provider) { p.Models[0].Cost.Output = 99 }},
+		{"model contextWindow", func(b *Provider) (string, string) { return modelField(b, `contextWindow: 1000000`), "" },
+			func(p *Provider) { p.Models[0].ContextWindow = 1000000 }},
+		{"model maxTokens", func(b *Provider) (string, string) { return modelField(b, `maxTokens: 1000`), "" },
+			func(p *Provider) { p.Models[0].MaxTokens = 1000 }},
+		{"model params", func(b *Provider) (string, string) { return modelField(b, `params: { temperature: 0.2 }`), "" },
+			func(p *Provider) { p.Models[0].Params = map[string]any{"temperature": json.Number("0.2")} }},
+		{"model alias", func(b *Provider) (string, string) {
+			return "", fmt.Sprintf(`%q: { alias: "Mine" }`, b.Models[0].Ref())
+		}, func(p *Provider) {
+			// Setting agents.defaults.models replaces the default aliases.
+			for _, m := range p.Models {
+				m.Alias = ""
+			}
+			p.Models[0].Alias = "Mine"
+		}},
+	}
+	for _, b := range plain.Providers {
+		for _, tt := range tests {
+			t.Run(b.ID+"/"+tt.name, func(t *testing.T) {
+				provider, prefs := tt.set(b)
+				src := fmt.Sprintf("{ agents: { defaults: { models: { %s } } },\n  models: { providers: { %q: { %s } } } }", prefs, b.ID, provider)
+				if prefs == "" {
+					src = fmt.Sprintf("{ models: { providers: { %q: { %s } } } }", b.ID, provider)
+				}
+				cfg, err := Parse("t", []byte(src), noEnv)
+				if err != nil {
+					t.Fatalf("Parse(%s) error = %v", src, err)
+				}
+				want := cloneProvider(b)
+				tt.want(want)
+				if diff := cmp.Diff(want, cfg.Provider(b.ID), cmpopts.IgnoreFields(Model{}, "Provider")); diff != "" {
+					t.Errorf("%s (-want +got):\n%s", src, diff)
+				}
+			})
+		}
+	}
+}
+
+func otherAPI(a API) API {
+	if a == APIOpenAICompletions {
+		return APIOpenAIResponses
+	}
+	return APIOpenAICompletions
+}
+
+// modelField is a models list that sets one field of the built-in's first
+// model.
+func modelField(b *Provider, field string) string {
+	return fmt.Sprintf("models: [{ id: %q, %s }]", b.Models[0].ID, field)
 }

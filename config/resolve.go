@@ -146,10 +146,10 @@ func (d *decoder) provider(id string, fp *fileProvider, b builtinProvider, isBui
 		}
 		inFile[fmod.ID] = true
 		// A model with a built-in's id overrides that model's fields.
-		i := slices.IndexFunc(p.Models, func(m *Model) bool { return m.ID == fmod.ID })
+		bi := slices.IndexFunc(p.Models, func(m *Model) bool { return m.ID == fmod.ID })
 		var m *Model
-		if i >= 0 {
-			m = p.Models[i]
+		if bi >= 0 {
+			m = p.Models[bi]
 		} else {
 			m = &Model{Provider: p, ID: fmod.ID, Name: fmod.ID, Input: []string{"text"},
 				ContextWindow: DefaultContextWindow, MaxTokens: DefaultMaxTokens}
@@ -169,8 +169,17 @@ func (d *decoder) provider(id string, fp *fileProvider, b builtinProvider, isBui
 				}
 			}
 		}
-		if fmod.Cost != nil {
-			m.Cost = Cost(*fmod.Cost)
+		if c := fmod.Cost; c != nil {
+			// Each price is its own field: one the file leaves out keeps
+			// the built-in's.
+			for _, f := range []struct {
+				src *float64
+				dst *float64
+			}{{c.Input, &m.Cost.Input}, {c.Output, &m.Cost.Output}, {c.CacheRead, &m.Cost.CacheRead}, {c.CacheWrite, &m.Cost.CacheWrite}} {
+				if f.src != nil {
+					*f.dst = *f.src
+				}
+			}
 		}
 		if fmod.ContextWindow != nil {
 			m.ContextWindow = *fmod.ContextWindow
@@ -178,10 +187,20 @@ func (d *decoder) provider(id string, fp *fileProvider, b builtinProvider, isBui
 		if fmod.MaxTokens != nil {
 			m.MaxTokens = *fmod.MaxTokens
 		}
-		m.Params = fmod.Params
-		if m.ContextWindow <= 0 {
+		if fmod.Params != nil {
+			m.Params = fmod.Params
+		}
+		switch {
+		case m.ContextWindow <= 0:
 			d.errPath(mpath+".contextWindow", "must be more than 0: set it to the context length the server runs the model with")
-		} else if m.MaxTokens <= 0 || m.MaxTokens >= m.ContextWindow {
+		case fmod.MaxTokens == nil && m.MaxTokens >= m.ContextWindow:
+			// The file set only the window, below a maxTokens it did not write.
+			from := "the default"
+			if bi >= 0 {
+				from = "the built-in's"
+			}
+			d.errPath(mpath+".contextWindow", "%d leaves no room for replies of maxTokens %d (%s): also set maxTokens, below contextWindow", m.ContextWindow, m.MaxTokens, from)
+		case m.MaxTokens <= 0 || m.MaxTokens >= m.ContextWindow:
 			d.errPath(mpath+".maxTokens", "must be more than 0 and less than contextWindow (%d), got %d", m.ContextWindow, m.MaxTokens)
 		}
 	}
