@@ -223,3 +223,74 @@ func otherAPI(a API) API {
 func modelField(b *Provider, field string) string {
 	return fmt.Sprintf("models: [{ id: %q, %s }]", b.Models[0].ID, field)
 }
+
+// Under "replace" nothing of a built-in is kept, not even under its id;
+// a file that lists no providers still gets the seed's local setup.
+func TestReplaceKeepsNothingOfTheBuiltins(t *testing.T) {
+	_, err := Parse("t", []byte(`{ models: { mode: "replace", providers: {
+  lmstudio: { baseUrl: "http://192.168.1.50:1234/v1" } } } }`), noEnv)
+	want := `t:2:13: models.providers.lmstudio: has no "api": set api to one of openai-responses, openai-completions, anthropic-messages (models.mode "replace" keeps nothing of the built-in lmstudio)
+t:2:13: models.providers.lmstudio: lists no models: add at least one { id: "...", contextWindow: ..., maxTokens: ... } (models.mode "replace" keeps nothing of the built-in lmstudio)
+t: agents.defaults.model.primary: "lmstudio/minimax-m2.1-gs32" names no model: provider "lmstudio" has no model "minimax-m2.1-gs32": add it to models.providers.lmstudio.models`
+	if err == nil || err.Error() != want {
+		t.Errorf("replace with lmstudio's baseUrl alone: error =\n%v\nwant\n%s", err, want)
+	}
+
+	cfg, err := Parse("t", []byte(`{ models: { mode: "replace", providers: {
+  anthropic: { baseUrl: "https://api.anthropic.com", api: "anthropic-messages", models: [{ id: "claude-opus-4-5" }] } } } }`), noEnv)
+	if err != nil {
+		t.Fatalf("Parse() error = %v", err)
+	}
+	if ids := cfg.providerIDs(); !slices.Equal(ids, []string{"anthropic"}) {
+		t.Errorf("providers = %v; want only the file's anthropic", ids)
+	}
+	p := cfg.Provider("anthropic")
+	if p.BuiltIn || p.APIKey != "" || len(p.MissingEnv) != 0 || p.Unavailable() != "" {
+		t.Errorf("anthropic = builtin %v, key %q, MissingEnv %q; want none of the built-in's (no ${ANTHROPIC_API_KEY})", p.BuiltIn, p.APIKey, p.MissingEnv)
+	}
+	m := *p.Models[0]
+	m.Provider, m.Alias = nil, ""
+	wantModel := Model{ID: "claude-opus-4-5", Name: "claude-opus-4-5", Input: []string{"text"}, ContextWindow: DefaultContextWindow, MaxTokens: DefaultMaxTokens}
+	if diff := cmp.Diff(wantModel, m); len(p.Models) != 1 || diff != "" {
+		t.Errorf("anthropic models %v; want only the file's, with no built-in field (-want +got):\n%s", refs(p.Models), diff)
+	}
+	if len(cfg.Warnings) != 0 {
+		t.Errorf("warnings = %q; want none", cfg.Warnings)
+	}
+
+	cfg, err = Parse("t", []byte(`{ models: { mode: "replace" } }`), noEnv)
+	if err != nil {
+		t.Fatalf("Parse() error = %v", err)
+	}
+	if ids := cfg.providerIDs(); !slices.Equal(ids, []string{"lmstudio"}) || cfg.Primary.Ref() != defaultPrimary {
+		t.Errorf("replace with no providers: providers %v, primary %s; want the seed's lmstudio alone", ids, cfg.Primary.Ref())
+	}
+}
+
+// A file that names no primary: the seed's MiniMax while the file leaves
+// it in lmstudio's hands, else the first model of the file's first provider.
+func TestPrimaryWhenNoneIsNamed(t *testing.T) {
+	tests := []struct {
+		name, providers, want string
+	}{
+		{"no providers", ``, "lmstudio/minimax-m2.1-gs32"},
+		{"lmstudio moved", `lmstudio: { baseUrl: "http://192.168.1.50:1234/v1" }`, "lmstudio/minimax-m2.1-gs32"},
+		{"lmstudio listing the seed's model among others", `lmstudio: { models: [{ id: "qwen3" }, { id: "minimax-m2.1-gs32" }] }`, "lmstudio/minimax-m2.1-gs32"},
+		{"lmstudio serving other models", `lmstudio: { models: [{ id: "qwen3" }] }`, "lmstudio/qwen3"},
+		{"a hosted key only", `anthropic: { apiKey: "sk-ant-x" }`, "anthropic/claude-sonnet-4-5"},
+		{"a hosted key, then lmstudio", `anthropic: { apiKey: "sk-ant-x" }, lmstudio: {}`, "lmstudio/minimax-m2.1-gs32"},
+		{"a provider of the file's own", `local: { baseUrl: "http://127.0.0.1:8000/v1", api: "openai-completions", models: [{ id: "m" }] }`, "local/m"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := `{ models: { providers: { ` + tt.providers + ` } } }`
+			cfg, err := Parse("t", []byte(src), noEnv)
+			if err != nil {
+				t.Fatalf("Parse(%s) error = %v", src, err)
+			}
+			if got := cfg.Primary.Ref(); got != tt.want {
+				t.Errorf("Parse(%s) primary = %s; want %s", src, got, tt.want)
+			}
+		})
+	}
+}

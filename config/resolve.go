@@ -98,10 +98,16 @@ func (d *decoder) provider(id string, fp *fileProvider, b builtinProvider, isBui
 		p.API = API(*fp.API)
 	}
 	p.Headers = fp.Headers
+	// Only "replace" leaves a catalog id without its built-in: say so where
+	// a field the built-in would have filled is missing.
+	var replaced string
+	if !isBuiltin && slices.ContainsFunc(builtinCatalog, func(b builtinProvider) bool { return b.id == id }) {
+		replaced = fmt.Sprintf(` (models.mode "replace" keeps nothing of the built-in %s)`, id)
+	}
 
 	switch {
 	case p.API == "" && !d.has(path+".api"):
-		d.errPath(path, `has no "api": set api to one of %s`, strings.Join(knownAPIs, ", "))
+		d.errPath(path, `has no "api": set api to one of %s%s`, strings.Join(knownAPIs, ", "), replaced)
 	case !slices.Contains(knownAPIs, string(p.API)):
 		msg := fmt.Sprintf("unknown api %q: use one of %s", p.API, strings.Join(knownAPIs, ", "))
 		if s := Closest(string(p.API), knownAPIs); s != "" {
@@ -110,7 +116,7 @@ func (d *decoder) provider(id string, fp *fileProvider, b builtinProvider, isBui
 		d.errPath(path+".api", "%s", msg)
 	}
 	if p.BaseURL == "" {
-		d.errPath(path, `has no "baseUrl": set it to the server's API root, such as "http://127.0.0.1:1234/v1"`)
+		d.errPath(path, `has no "baseUrl": set it to the server's API root, such as "http://127.0.0.1:1234/v1"%s`, replaced)
 	} else if u, err := url.Parse(p.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		d.errPath(path+".baseUrl", `%q is not an http(s) URL: write it like "http://127.0.0.1:1234/v1"`, p.BaseURL)
 	}
@@ -205,7 +211,7 @@ func (d *decoder) provider(id string, fp *fileProvider, b builtinProvider, isBui
 		}
 	}
 	if !isBuiltin && len(p.Models) == 0 {
-		d.errPath(path, `lists no models: add at least one { id: "...", contextWindow: ..., maxTokens: ... }`)
+		d.errPath(path, `lists no models: add at least one { id: "...", contextWindow: ..., maxTokens: ... }%s`, replaced)
 	}
 
 	for _, mv := range d.missing {
