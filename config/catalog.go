@@ -2,72 +2,74 @@ package config
 
 import "time"
 
-// The built-in catalog: hosted providers that are available under
-// models.mode "merge" once their key is set. Prices are US dollars per
-// million tokens as the providers list them; override any field by
-// configuring a provider with the same id.
+// The built-in catalog: the seed's local LM Studio setup and the hosted
+// providers. Under models.mode "merge" a provider the file configures with
+// a built-in's id is merged with it field by field: what the file sets
+// wins, the rest is the built-in's, and models merge by id the same way.
+// Prices are US dollars per million tokens as the providers list them.
 
 type builtinProvider struct {
-	id, baseURL, apiKey string
-	api                 API
-	models              []builtinModel
+	id, baseURL string
+	apiKey      string // "${VAR}" read when the file keeps it; "" for none
+	api         API
+	// seed marks the seed's local setup rather than a hosted service: it is
+	// there when the file lists no providers or configures its id, and its
+	// model is what the seed recommends loading, not what every server runs.
+	seed   bool
+	models []builtinModel
 }
 
 type builtinModel struct {
 	id, name              string
 	reasoning             bool
+	input                 []string
 	contextWindow, maxOut int
 	cost                  Cost
 }
 
-var builtinCatalog = []builtinProvider{
-	{
-		id: "anthropic", baseURL: "https://api.anthropic.com", apiKey: "${ANTHROPIC_API_KEY}", api: APIAnthropicMessages,
-		models: []builtinModel{
-			{"claude-sonnet-4-5", "Claude Sonnet 4.5", true, 200000, 64000, Cost{Input: 3, Output: 15, CacheRead: 0.30, CacheWrite: 3.75}},
-			{"claude-opus-4-5", "Claude Opus 4.5", true, 200000, 64000, Cost{Input: 5, Output: 25, CacheRead: 0.50, CacheWrite: 6.25}},
-			{"claude-haiku-4-5", "Claude Haiku 4.5", true, 200000, 64000, Cost{Input: 1, Output: 5, CacheRead: 0.10, CacheWrite: 1.25}},
+var (
+	textOnly       = []string{"text"}
+	textAndImage   = []string{"text", "image"}
+	builtinCatalog = []builtinProvider{
+		{
+			id: defaultProviderID, baseURL: "http://127.0.0.1:1234/v1", api: APIOpenAIResponses, seed: true,
+			models: []builtinModel{
+				{defaultModelID, "MiniMax M2.1 GS32", false, textOnly, 196608, 8192, Cost{}},
+			},
 		},
-	},
-	{
-		id: "openai", baseURL: "https://api.openai.com/v1", apiKey: "${OPENAI_API_KEY}", api: APIOpenAIResponses,
-		models: []builtinModel{
-			{"gpt-5", "GPT-5", true, 400000, 128000, Cost{Input: 1.25, Output: 10, CacheRead: 0.125}},
-			{"gpt-5-mini", "GPT-5 mini", true, 400000, 128000, Cost{Input: 0.25, Output: 2, CacheRead: 0.025}},
+		{
+			id: "anthropic", baseURL: "https://api.anthropic.com", apiKey: "${ANTHROPIC_API_KEY}", api: APIAnthropicMessages,
+			models: []builtinModel{
+				{"claude-sonnet-4-5", "Claude Sonnet 4.5", true, textAndImage, 200000, 64000, Cost{Input: 3, Output: 15, CacheRead: 0.30, CacheWrite: 3.75}},
+				{"claude-opus-4-5", "Claude Opus 4.5", true, textAndImage, 200000, 64000, Cost{Input: 5, Output: 25, CacheRead: 0.50, CacheWrite: 6.25}},
+				{"claude-haiku-4-5", "Claude Haiku 4.5", true, textAndImage, 200000, 64000, Cost{Input: 1, Output: 5, CacheRead: 0.10, CacheWrite: 1.25}},
+			},
 		},
-	},
-	{
-		id: "openrouter", baseURL: "https://openrouter.ai/api/v1", apiKey: "${OPENROUTER_API_KEY}", api: APIOpenAICompletions,
-		models: []builtinModel{
-			{"minimax/minimax-m2.1", "MiniMax M2.1 (OpenRouter)", true, 196608, 65536, Cost{Input: 0.30, Output: 1.20, CacheRead: 0.03, CacheWrite: 0.375}},
-			{"moonshotai/kimi-k2", "Kimi K2 (OpenRouter)", false, 131072, 16384, Cost{Input: 0.50, Output: 2.40}},
-			{"z-ai/glm-4.6", "GLM 4.6 (OpenRouter)", true, 202752, 65536, Cost{Input: 0.40, Output: 1.75}},
+		{
+			id: "openai", baseURL: "https://api.openai.com/v1", apiKey: "${OPENAI_API_KEY}", api: APIOpenAIResponses,
+			models: []builtinModel{
+				{"gpt-5", "GPT-5", true, textAndImage, 400000, 128000, Cost{Input: 1.25, Output: 10, CacheRead: 0.125}},
+				{"gpt-5-mini", "GPT-5 mini", true, textAndImage, 400000, 128000, Cost{Input: 0.25, Output: 2, CacheRead: 0.025}},
+			},
 		},
-	},
-}
+		{
+			id: "openrouter", baseURL: "https://openrouter.ai/api/v1", apiKey: "${OPENROUTER_API_KEY}", api: APIOpenAICompletions,
+			models: []builtinModel{
+				{"minimax/minimax-m2.1", "MiniMax M2.1 (OpenRouter)", true, textAndImage, 196608, 65536, Cost{Input: 0.30, Output: 1.20, CacheRead: 0.03, CacheWrite: 0.375}},
+				{"moonshotai/kimi-k2", "Kimi K2 (OpenRouter)", false, textAndImage, 131072, 16384, Cost{Input: 0.50, Output: 2.40}},
+				{"z-ai/glm-4.6", "GLM 4.6 (OpenRouter)", true, textAndImage, 202752, 65536, Cost{Input: 0.40, Output: 1.75}},
+			},
+		},
+	}
+)
 
 // The seed's recommended setup: LM Studio serving MiniMax M2.1 through the
-// Responses API. Used when the file configures no provider of its own.
+// Responses API, the built-in lmstudio above.
 const (
 	defaultProviderID = "lmstudio"
 	defaultModelID    = "minimax-m2.1-gs32"
 	defaultPrimary    = defaultProviderID + "/" + defaultModelID
 )
-
-func defaultLocalProvider() *fileProvider {
-	baseURL := "http://127.0.0.1:1234/v1"
-	api := string(APIOpenAIResponses)
-	name := "MiniMax M2.1 GS32"
-	ctx, maxOut := 196608, 8192
-	return &fileProvider{
-		BaseURL: &baseURL,
-		API:     &api,
-		Models: []fileModel{{
-			ID: defaultModelID, Name: &name, Input: []string{"text"},
-			ContextWindow: &ctx, MaxTokens: &maxOut, Cost: &fileCost{},
-		}},
-	}
-}
 
 // defaultAliases apply when the file sets no agents.defaults.models; each
 // is kept only if its model is in the catalog.

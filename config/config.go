@@ -72,14 +72,18 @@ type Provider struct {
 	API     API
 	Headers map[string]string
 	Local   bool // runs on this machine or network (baseUrl or "local")
-	BuiltIn bool // comes from the built-in catalog (possibly overridden)
+	// BuiltIn reports that the provider comes from the built-in catalog:
+	// the built-in's value stands for every field the file leaves out.
+	// Under models.mode "replace" no provider the file lists is built-in.
+	BuiltIn bool
 	// IdleTimeout is how long a stream may be silent before it counts as
 	// hung; RequestTimeout caps a whole request; KeepWarm is the idle
 	// interval between keep-alive pings (0: off).
 	IdleTimeout, RequestTimeout, KeepWarm time.Duration
 	Models                                []*Model
-	// MissingEnv lists environment variables this provider's settings
-	// refer to that are not set.
+	// MissingEnv lists environment variables that the provider's settings
+	// in force refer to and that are not set. A built-in's ${VAR} the file
+	// replaced (such as an apiKey of its own) is not among them.
 	MissingEnv []string
 }
 

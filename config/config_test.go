@@ -54,6 +54,7 @@ func TestSeedFixturesLoadVerbatim(t *testing.T) {
 		fallbacks []string
 		aliases   map[string]string
 		local     string // the file's own provider
+		builtIn   bool   // it has a built-in's id
 		baseURL   string
 		apiKey    string
 		model     Model
@@ -61,14 +62,14 @@ func TestSeedFixturesLoadVerbatim(t *testing.T) {
 		{
 			file: "01-local-primary.json5", primary: "lmstudio/minimax-m2.1-gs32", fallbacks: []string{},
 			aliases: map[string]string{"Opus": "anthropic/claude-opus-4-5", "Minimax": "lmstudio/minimax-m2.1-gs32"},
-			local:   "lmstudio", baseURL: "http://127.0.0.1:1234/v1", apiKey: "lmstudio", model: lmstudio,
+			local:   "lmstudio", builtIn: true, baseURL: "http://127.0.0.1:1234/v1", apiKey: "lmstudio", model: lmstudio,
 		},
 		{
 			file: "02-hybrid-hosted-primary.json5", primary: "anthropic/claude-sonnet-4-5",
 			fallbacks: []string{"lmstudio/minimax-m2.1-gs32", "anthropic/claude-opus-4-5"},
 			aliases: map[string]string{"Sonnet": "anthropic/claude-sonnet-4-5", "MiniMax Local": "lmstudio/minimax-m2.1-gs32",
 				"Opus": "anthropic/claude-opus-4-5"},
-			local: "lmstudio", baseURL: "http://127.0.0.1:1234/v1", apiKey: "lmstudio", model: lmstudio,
+			local: "lmstudio", builtIn: true, baseURL: "http://127.0.0.1:1234/v1", apiKey: "lmstudio", model: lmstudio,
 		},
 		{
 			// Only a models block: the file's own provider is the primary and
@@ -98,7 +99,7 @@ func TestSeedFixturesLoadVerbatim(t *testing.T) {
 			if p == nil {
 				t.Fatalf("provider %q missing; have %v", tt.local, cfg.providerIDs())
 			}
-			if p.BaseURL != tt.baseURL || p.APIKey != tt.apiKey || p.API != APIOpenAIResponses || !p.Local || p.BuiltIn {
+			if p.BaseURL != tt.baseURL || p.APIKey != tt.apiKey || p.API != APIOpenAIResponses || !p.Local || p.BuiltIn != tt.builtIn {
 				t.Errorf("provider %s = {%s %s %s local=%v builtin=%v}", p.ID, p.BaseURL, p.APIKey, p.API, p.Local, p.BuiltIn)
 			}
 			if len(p.Models) != 1 {

@@ -30,26 +30,26 @@ func (d *decoder) resolve(f *fileConfig) *Config {
 		}
 	}
 
-	configured := fm.Providers
+	// A file that lists no providers gets the seed's local setup, whatever
+	// the mode; otherwise "replace" keeps nothing of the catalog.
 	order := d.order["models.providers"]
-	if len(configured) == 0 {
-		// No provider of the user's own: the seed's recommended local setup.
-		configured = map[string]*fileProvider{defaultProviderID: defaultLocalProvider()}
+	noneListed := len(fm.Providers) == 0
+	if noneListed {
 		order = []string{defaultProviderID}
 	}
 	builtins := map[string]builtinProvider{}
-	if mode != "replace" {
-		for _, b := range builtinCatalog {
+	for _, b := range builtinCatalog {
+		if mode != "replace" || (noneListed && b.seed) {
 			builtins[b.id] = b
 		}
 	}
 	for _, id := range order {
 		b, isBuiltin := builtins[id]
-		cfg.Providers = append(cfg.Providers, d.provider(id, configured[id], b, isBuiltin))
+		cfg.Providers = append(cfg.Providers, d.provider(id, fm.Providers[id], b, isBuiltin))
 		delete(builtins, id)
 	}
 	for _, b := range builtinCatalog {
-		if _, ok := builtins[b.id]; ok {
+		if _, ok := builtins[b.id]; ok && !b.seed {
 			cfg.Providers = append(cfg.Providers, d.provider(b.id, nil, b, true))
 		}
 	}
@@ -59,7 +59,7 @@ func (d *decoder) resolve(f *fileConfig) *Config {
 		}
 	}
 
-	d.resolveModels(cfg, &defs, order)
+	d.resolveModels(cfg, &defs, impliedPrimary(cfg, fm.Providers, order))
 	d.resolveAgent(cfg, &defs)
 	d.resolveWhatsApp(cfg, f.Channels)
 
@@ -70,19 +70,23 @@ func (d *decoder) resolve(f *fileConfig) *Config {
 func (d *decoder) provider(id string, fp *fileProvider, b builtinProvider, isBuiltin bool) *Provider {
 	path := joinPath("models.providers", id)
 	p := &Provider{ID: id, BuiltIn: isBuiltin}
+	if fp == nil {
+		fp = &fileProvider{}
+	}
 	if isBuiltin {
 		p.BaseURL = b.baseURL
 		p.API = b.api
-		p.APIKey = d.expand(path+".apiKey", b.apiKey)
+		// The built-in's ${VAR} is read only when the file keeps it: a key
+		// the file sets replaces it, so its variable is never missing.
+		if fp.APIKey == nil {
+			p.APIKey = d.expand(path+".apiKey", b.apiKey)
+		}
 		for _, bm := range b.models {
 			p.Models = append(p.Models, &Model{
-				Provider: p, ID: bm.id, Name: bm.name, Reasoning: bm.reasoning, Input: []string{"text", "image"},
+				Provider: p, ID: bm.id, Name: bm.name, Reasoning: bm.reasoning, Input: slices.Clone(bm.input),
 				Cost: bm.cost, ContextWindow: bm.contextWindow, MaxTokens: bm.maxOut,
 			})
 		}
-	}
-	if fp == nil {
-		fp = &fileProvider{}
 	}
 	if fp.BaseURL != nil {
 		p.BaseURL = *fp.BaseURL
@@ -94,10 +98,16 @@ func (d *decoder) provider(id string, fp *fileProvider, b builtinProvider, isBui
 		p.API = API(*fp.API)
 	}
 	p.Headers = fp.Headers
+	// Only "replace" leaves a catalog id without its built-in: say so where
+	// a field the built-in would have filled is missing.
+	var replaced string
+	if !isBuiltin && slices.ContainsFunc(builtinCatalog, func(b builtinProvider) bool { return b.id == id }) {
+		replaced = fmt.Sprintf(` (models.mode "replace" keeps nothing of the built-in %s)`, id)
+	}
 
 	switch {
 	case p.API == "" && !d.has(path+".api"):
-		d.errPath(path, `has no "api": set api to one of %s`, strings.Join(knownAPIs, ", "))
+		d.errPath(path, `has no "api": set api to one of %s%s`, strings.Join(knownAPIs, ", "), replaced)
 	case !slices.Contains(knownAPIs, string(p.API)):
 		msg := fmt.Sprintf("unknown api %q: use one of %s", p.API, strings.Join(knownAPIs, ", "))
 		if s := Closest(string(p.API), knownAPIs); s != "" {
@@ -106,7 +116,7 @@ func (d *decoder) provider(id string, fp *fileProvider, b builtinProvider, isBui
 		d.errPath(path+".api", "%s", msg)
 	}
 	if p.BaseURL == "" {
-		d.errPath(path, `has no "baseUrl": set it to the server's API root, such as "http://127.0.0.1:1234/v1"`)
+		d.errPath(path, `has no "baseUrl": set it to the server's API root, such as "http://127.0.0.1:1234/v1"%s`, replaced)
 	} else if u, err := url.Parse(p.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		d.errPath(path+".baseUrl", `%q is not an http(s) URL: write it like "http://127.0.0.1:1234/v1"`, p.BaseURL)
 	}
@@ -142,10 +152,10 @@ func (d *decoder) provider(id string, fp *fileProvider, b builtinProvider, isBui
 		}
 		inFile[fmod.ID] = true
 		// A model with a built-in's id overrides that model's fields.
-		i := slices.IndexFunc(p.Models, func(m *Model) bool { return m.ID == fmod.ID })
+		bi := slices.IndexFunc(p.Models, func(m *Model) bool { return m.ID == fmod.ID })
 		var m *Model
-		if i >= 0 {
-			m = p.Models[i]
+		if bi >= 0 {
+			m = p.Models[bi]
 		} else {
 			m = &Model{Provider: p, ID: fmod.ID, Name: fmod.ID, Input: []string{"text"},
 				ContextWindow: DefaultContextWindow, MaxTokens: DefaultMaxTokens}
@@ -165,8 +175,17 @@ func (d *decoder) provider(id string, fp *fileProvider, b builtinProvider, isBui
 				}
 			}
 		}
-		if fmod.Cost != nil {
-			m.Cost = Cost(*fmod.Cost)
+		if c := fmod.Cost; c != nil {
+			// Each price is its own field: one the file leaves out keeps
+			// the built-in's.
+			for _, f := range []struct {
+				src *float64
+				dst *float64
+			}{{c.Input, &m.Cost.Input}, {c.Output, &m.Cost.Output}, {c.CacheRead, &m.Cost.CacheRead}, {c.CacheWrite, &m.Cost.CacheWrite}} {
+				if f.src != nil {
+					*f.dst = *f.src
+				}
+			}
 		}
 		if fmod.ContextWindow != nil {
 			m.ContextWindow = *fmod.ContextWindow
@@ -174,15 +193,25 @@ func (d *decoder) provider(id string, fp *fileProvider, b builtinProvider, isBui
 		if fmod.MaxTokens != nil {
 			m.MaxTokens = *fmod.MaxTokens
 		}
-		m.Params = fmod.Params
-		if m.ContextWindow <= 0 {
+		if fmod.Params != nil {
+			m.Params = fmod.Params
+		}
+		switch {
+		case m.ContextWindow <= 0:
 			d.errPath(mpath+".contextWindow", "must be more than 0: set it to the context length the server runs the model with")
-		} else if m.MaxTokens <= 0 || m.MaxTokens >= m.ContextWindow {
+		case fmod.MaxTokens == nil && m.MaxTokens >= m.ContextWindow:
+			// The file set only the window, below a maxTokens it did not write.
+			from := "the default"
+			if bi >= 0 {
+				from = "the built-in's"
+			}
+			d.errPath(mpath+".contextWindow", "%d leaves no room for replies of maxTokens %d (%s): also set maxTokens, below contextWindow", m.ContextWindow, m.MaxTokens, from)
+		case m.MaxTokens <= 0 || m.MaxTokens >= m.ContextWindow:
 			d.errPath(mpath+".maxTokens", "must be more than 0 and less than contextWindow (%d), got %d", m.ContextWindow, m.MaxTokens)
 		}
 	}
 	if !isBuiltin && len(p.Models) == 0 {
-		d.errPath(path, `lists no models: add at least one { id: "...", contextWindow: ..., maxTokens: ... }`)
+		d.errPath(path, `lists no models: add at least one { id: "...", contextWindow: ..., maxTokens: ... }%s`, replaced)
 	}
 
 	for _, mv := range d.missing {
@@ -233,18 +262,32 @@ func (d *decoder) warnings(cfg *Config) []string {
 	return out
 }
 
-// resolveModels sets the primary, fallbacks and aliases.
-func (d *decoder) resolveModels(cfg *Config, defs *fileAgentDefaults, order []string) {
-	primaryRef := defaultPrimary
-	if _, ok := cfg.models[strings.ToLower(defaultPrimary)]; !ok && len(order) > 0 {
-		// The file brings its own provider (fixture 03): its first model is
-		// the primary unless one is named.
-		for _, p := range cfg.Providers {
-			if p.ID == order[0] && len(p.Models) > 0 {
-				primaryRef = p.Models[0].Ref()
+// impliedPrimary is the primary of a file that names none: the seed's
+// MiniMax when the catalog has it, unless the file lists lmstudio models of
+// its own without it (that server runs those, not the seed's choice); else
+// the first other model of the file's first provider (fixture 03).
+func impliedPrimary(cfg *Config, own map[string]*fileProvider, order []string) string {
+	seedModel, ok := cfg.models[strings.ToLower(defaultPrimary)]
+	if lm := own[defaultProviderID]; ok && lm != nil && len(lm.Models) > 0 &&
+		!slices.ContainsFunc(lm.Models, func(m fileModel) bool { return m.ID == defaultModelID }) {
+		ok = false
+	}
+	if ok || len(order) == 0 {
+		return defaultPrimary
+	}
+	if p := cfg.provider(order[0]); p != nil {
+		for _, m := range p.Models {
+			if m != seedModel {
+				return m.Ref()
 			}
 		}
 	}
+	return defaultPrimary
+}
+
+// resolveModels sets the primary (primaryRef unless the file names one),
+// fallbacks and aliases.
+func (d *decoder) resolveModels(cfg *Config, defs *fileAgentDefaults, primaryRef string) {
 	if defs.Model != nil && defs.Model.Primary != nil {
 		primaryRef = *defs.Model.Primary
 	}
