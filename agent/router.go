@@ -151,11 +151,6 @@ func (e *ChainError) Unwrap() []error {
 	return out
 }
 
-// UserMessage is the one short apology a chat sees, naming no internals.
-func (e *ChainError) UserMessage() string {
-	return "Sorry, I can't answer right now: none of my models is reachable. Please try again in a few minutes."
-}
-
 // Chain is the order models are tried in for a chat that chose m (nil for
 // none): m, then the configured primary and fallbacks, each once.
 func (a *Agent) Chain(m *config.Model) []*config.Model {

@@ -83,3 +83,19 @@ func TestStatusShowsEachModelsOwnState(t *testing.T) {
 		}
 	}
 }
+
+// A local model that answers only with reasoning, and no fallback: the
+// user is told the truth (nothing usable came back; waiting won't help),
+// not that the models are unreachable.
+func TestReasoningOnlyAnswerApology(t *testing.T) {
+	srv := agenttest.New(t, agenttest.Ollama, "think")
+	srv.SetDefault(agenttest.Reply{Reasoning: "SECRET-THINKING and nothing else"})
+	h := newChainHarness(t, fmt.Sprintf(`
+	  agents: { defaults: { model: { primary: "local/think" } } },
+	  models: { mode: "replace", providers: { local: { baseUrl: %q, api: "openai-responses", models: [{ id: "think" }] } } }`, srv.URL))
+	h.send(t, h.dm(friend, "hi"))
+	want := "Sorry, I couldn't answer that: my model replied with nothing usable. Asking in other words may help; waiting won't."
+	if got := h.last(friend); got != want {
+		t.Errorf("reply = %q; want %q", got, want)
+	}
+}
