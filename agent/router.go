@@ -161,6 +161,15 @@ func (a *Agent) Chain(m *config.Model) []*config.Model {
 	return chain
 }
 
+// Candidates is the part of Chain(m) that can answer a chat at all, in
+// order: models whose provider is set up and, for a local-only chat,
+// local ones. Cooldowns are not considered: they pass.
+func (a *Agent) Candidates(m *config.Model, localOnly bool) []*config.Model {
+	return slices.DeleteFunc(a.Chain(m), func(x *config.Model) bool {
+		return x.Provider.Unavailable() != "" || localOnly && !x.Provider.Local
+	})
+}
+
 // Reply answers the conversation. On success it returns the final text;
 // when every model fails it returns a *ChainError (or, with CanShrink, the
 // overflowing model's error, matching ErrContextOverflow). A cancelled ctx

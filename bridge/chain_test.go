@@ -84,6 +84,62 @@ func TestStatusShowsEachModelsOwnState(t *testing.T) {
 	}
 }
 
+// /model and /privacy say what happens with the chain as configured: who
+// answers instead of a model that cannot be used, or that nobody can; and
+// whether any hosted model can be reached at all.
+func TestModelAndPrivacyWordsFollowTheChain(t *testing.T) {
+	srv := agenttest.New(t, agenttest.OpenAI)
+	opus := `keyless: { baseUrl: "https://keyless.example/v1", apiKey: "${OPUS_KEY}", api: "openai-responses", local: false, models: [{ id: "opus" }] },`
+	local := fmt.Sprintf(`local: { baseUrl: %q, api: "openai-responses", models: [{ id: "big" }] },`, srv.URL)
+	hosted := fmt.Sprintf(`hosted: { baseUrl: %q, api: "openai-responses", local: false, models: [{ id: "h" }] },`, srv.URL)
+	tests := []struct {
+		name, models string
+		steps        [][2]string // command, the whole reply
+	}{
+		{"local primary, no fallback (seed 01)", `
+		  agents: { defaults: { model: { primary: "local/big" }, models: { "local/big": { alias: "Big" }, "keyless/opus": { alias: "Opus" } } } },
+		  models: { mode: "replace", providers: { ` + local + opus + ` } }`, [][2]string{
+			{"/privacy", "This chat may use hosted models, but no hosted model is configured as a fallback, so it stays on local models. /privacy local makes that a rule."},
+			{"/privacy default", "This chat may use hosted models again, but no hosted model is configured as a fallback, so it is still answered by local models only."},
+			{"/model Opus", "This chat now uses *Opus* (keyless/opus). Note: OPUS_KEY is not set, so replies will come from *Big* (local/big) until it is."},
+			{"/privacy default", "This chat may use hosted models again, but its hosted models are not set up (OPUS_KEY is not set), so it is still answered by local models only."},
+			{"/privacy local", "This chat now uses local models only: its messages are never sent to a hosted model, even when the local one is down."},
+			{"/model Opus", "This chat now uses *Opus* (keyless/opus). Note: this chat is set to local only, so this hosted model is not used: replies will come from *Big* (local/big) until /privacy default."},
+		}},
+		{"hosted only, no key", `
+		  agents: { defaults: { model: { primary: "keyless/opus" }, models: { "keyless/opus": { alias: "Opus" } } } },
+		  models: { mode: "replace", providers: { ` + opus + ` } }`, [][2]string{
+			{"/model default", "Back to the default model: *Opus*. Note: OPUS_KEY is not set, and no other model is set up, so this chat gets no answer until it is."},
+			{"/privacy local", "This chat now uses local models only: its messages are never sent to a hosted model. But no local model is set up in its chain, so it gets no answer until one is, or until /privacy default."},
+			{"/model Opus", "This chat now uses *Opus* (keyless/opus). Note: this chat is set to local only, so this hosted model is not used, and no local model is set up: this chat gets no answer until /privacy default."},
+		}},
+		{"local primary, hosted fallback", `
+		  agents: { defaults: { model: { primary: "local/big", fallbacks: ["hosted/h"] }, models: { "local/big": { alias: "Big" }, "hosted/h": { alias: "Hosted One" } } } },
+		  models: { mode: "replace", providers: { ` + local + hosted + ` } }`, [][2]string{
+			{"/privacy", "This chat may use hosted fallbacks (*Hosted One*). /privacy local keeps it on local models only."},
+			{"/privacy local", "This chat now uses local models only: its messages are never sent to a hosted model, even when the local one is down."},
+			{"/privacy", "This chat uses local models only. /privacy default allows hosted fallbacks (*Hosted One*)."},
+			{"/privacy default", "This chat may use hosted fallbacks again (*Hosted One*) when the local model cannot answer."},
+		}},
+		{"hosted primary, local fallback", `
+		  agents: { defaults: { model: { primary: "hosted/h", fallbacks: ["local/big"] }, models: { "local/big": { alias: "Big" }, "hosted/h": { alias: "Sonnet" } } } },
+		  models: { mode: "replace", providers: { ` + local + hosted + ` } }`, [][2]string{
+			{"/privacy default", "This chat may use hosted models again: *Sonnet* answers it first."},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newChainHarness(t, tt.models)
+			for _, s := range tt.steps {
+				h.send(t, h.self(s[0]))
+				if got := h.last("self"); got != s[1] {
+					t.Errorf("%s replied\n%q; want\n%q", s[0], got, s[1])
+				}
+			}
+		})
+	}
+}
+
 // A local model that answers only with reasoning, and no fallback: the
 // user is told the truth (nothing usable came back; waiting won't help),
 // not that the models are unreachable.
