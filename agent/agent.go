@@ -2,7 +2,8 @@
 // model that can give it. Providers are thin adapters over the official SDKs
 // (openai-responses, openai-completions, anthropic-messages); the Agent tries
 // the chat's model and then the configured fallbacks, classifies every
-// failure, cools failing providers down, and records each attempt. Only final
+// failure, cools the failing model down (or, for what is the server's
+// fault, every model of its provider), and records each attempt. Only final
 // text ever leaves this package: reasoning is dropped. Every message and tool
 // output is made inert (package defuse) before any provider sees it, so that
 // typed chat-template tokens never become control tokens.

@@ -19,7 +19,7 @@ import (
 type Class int
 
 // Failure classes. All but Canceled move on to the next model; see
-// cooldownFor for which also cool the provider down.
+// cooldownFor for which also cool the model, or its whole provider, down.
 const (
 	Unreachable     Class = iota + 1 // connection refused or reset, DNS
 	Timeout                          // silent stream, overall cap, 408
@@ -27,6 +27,7 @@ const (
 	ServerFailed                     // 5xx, mid-stream error, cut stream
 	Overloaded                       // 529, overloaded_error
 	Loading                          // 503 "Loading model" that outlasted the wait
+	LoadFailed                       // 5xx saying the model could not be loaded, or its runner crashed
 	ModelMissing                     // model not found, no model loaded
 	EndpointMissing                  // the API path does not exist on the server
 	EmptyReply                       // no final text: reasoning only, empty, refusal
@@ -41,9 +42,10 @@ const (
 
 var classNames = map[Class]string{
 	Unreachable: "unreachable", Timeout: "timed out", RateLimited: "rate limited", ServerFailed: "server error",
-	Overloaded: "overloaded", Loading: "still loading", ModelMissing: "model not available", EndpointMissing: "endpoint missing",
-	EmptyReply: "empty reply", Malformed: "malformed reply", AuthFailed: "not authorised", ContextOverflow: "context too long",
-	BadRequest: "request refused", ToolLoop: "too many tool steps", NotConfigured: "not configured", Canceled: "canceled",
+	Overloaded: "overloaded", Loading: "still loading", LoadFailed: "failed to load", ModelMissing: "model not available",
+	EndpointMissing: "endpoint missing", EmptyReply: "empty reply", Malformed: "malformed reply", AuthFailed: "not authorised",
+	ContextOverflow: "context too long", BadRequest: "request refused", ToolLoop: "too many tool steps",
+	NotConfigured: "not configured", Canceled: "canceled",
 }
 
 func (c Class) String() string {
@@ -53,7 +55,7 @@ func (c Class) String() string {
 	return fmt.Sprintf("class(%d)", int(c))
 }
 
-// Error is one model's failure.
+// Error is one model's failure, or why it was not tried.
 type Error struct {
 	Class      Class
 	Model      *config.Model
@@ -61,6 +63,10 @@ type Error struct {
 	RetryAfter time.Duration // from a Retry-After header
 	Detail     string        // the server's or the network's words, for logs and /status
 	Err        error
+	// Cooling is set when the model was not called because it, or its
+	// whole provider, was cooling down; Class, Status and Detail are then
+	// those of the failure that began the cooldown.
+	Cooling *Cooldown
 }
 
 func (e *Error) Error() string {
@@ -68,6 +74,14 @@ func (e *Error) Error() string {
 	if e.Model != nil {
 		b.WriteString(e.Model.Ref())
 		b.WriteString(": ")
+	}
+	if e.Cooling != nil {
+		who := "it is"
+		if e.Cooling.Model == "" {
+			who = "its server is"
+		}
+		fmt.Fprintf(&b, "not tried: %s cooling down until %s after %s", who, e.Cooling.Until.Format(time.TimeOnly), e.Cooling.Last.Error())
+		return b.String()
 	}
 	b.WriteString(e.Class.String())
 	if e.Status != 0 {
@@ -82,38 +96,88 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Reason is a short phrase for the user or an admin, naming no internals
-// beyond the model: "the local model is unreachable".
+// Tried reports whether the model was called: false when it was skipped
+// for a cooldown or because its provider is not set up.
+func (e *Error) Tried() bool { return e.Cooling == nil && e.Class != NotConfigured }
+
+// Reason is a short phrase for the user or an admin that says which kind
+// of model (local or hosted) it was and what happened, naming no internals
+// beyond the model: "the local model Minimax is unreachable", "the hosted
+// model Opus was not tried: its server is rate limited".
 func (e *Error) Reason() string {
-	who := "the model"
-	if e.Model != nil {
-		who = e.Model.Label()
-		if e.Model.Provider.Local {
-			who = "the local model"
-		}
+	who := describe(e.Model)
+	switch {
+	case e.Cooling != nil:
+		return who + " was not tried: " + e.Cooling.Why()
+	case e.Class == NotConfigured:
+		return who + " was not tried: it is not set up (" + e.Detail + ")"
 	}
+	return who + " " + e.predicate()
+}
+
+// describe names a model with its kind: "the local model Minimax".
+func describe(m *config.Model) string {
+	switch {
+	case m == nil:
+		return "the model"
+	case m.Provider.Local:
+		return "the local model " + m.Label()
+	}
+	return "the hosted model " + m.Label()
+}
+
+// predicate is what happened, said of the model, of "it" or of "its
+// server": "is unreachable", "answered with nothing usable".
+func (e *Error) predicate() string {
 	switch e.Class {
 	case Unreachable:
-		return who + " is unreachable"
+		return "is unreachable"
 	case Timeout:
-		return who + " stopped responding"
+		return "stopped responding"
 	case RateLimited:
-		return who + " is rate limited"
+		return "is rate limited"
+	case ServerFailed:
+		if e.Status == 502 || e.Status == 503 || e.Status == 504 {
+			return fmt.Sprintf("is unavailable (HTTP %d)", e.Status)
+		}
+		return "had a server error"
 	case Overloaded:
-		return who + " is overloaded"
+		return "is overloaded"
 	case Loading:
-		return who + " is still loading"
+		return "is still loading"
+	case LoadFailed:
+		return "failed to load or crashed on its server"
 	case ModelMissing:
-		return who + " is not loaded on its server"
+		if notLoadedText.MatchString(e.Detail) {
+			return "is not loaded on its server"
+		}
+		return "is not found on its server"
+	case EndpointMissing:
+		return "has no endpoint for the configured API"
 	case EmptyReply:
-		return who + " gave no answer"
-	case AuthFailed, NotConfigured:
-		return who + " is not set up (check its API key)"
+		return "answered with nothing usable"
+	case Malformed:
+		return "sent a reply that could not be read"
+	case AuthFailed:
+		switch e.Status {
+		case 402:
+			return "refused the request: payment required (check the account's credit)"
+		case 403:
+			return "denied access (check the API key's permissions)"
+		}
+		return "refused the API key"
 	case ContextOverflow:
-		return "the conversation is too long for " + who
-	default:
-		return who + " failed"
+		return "cannot take a conversation this long"
+	case BadRequest:
+		return "refused the request"
+	case ToolLoop:
+		return "kept calling tools without answering"
+	case NotConfigured:
+		return "is not set up"
+	case Canceled:
+		return "was canceled"
 	}
+	return "failed"
 }
 
 // ErrContextOverflow matches (errors.Is) an Error of class ContextOverflow,
@@ -133,8 +197,14 @@ var overflowText = regexp.MustCompile(`(?i)context_length_exceeded|exceed_contex
 
 var (
 	modelMissingText = regexp.MustCompile(`(?i)no models? loaded|model\b.*(not (found|loaded)|does not exist)|model_not_found|unknown model|not a valid model|^model: \S+`)
+	notLoadedText    = regexp.MustCompile(`(?i)no models? loaded|not loaded`)
 	loadingText      = regexp.MustCompile(`(?i)loading model|model is loading|is currently loading`)
 	overloadedText   = regexp.MustCompile(`(?i)overloaded`)
+	// A model that cannot be loaded, or whose runner died: Ollama's
+	// "llama runner process has terminated: ..." and "error loading
+	// model ...", LM Studio's "The model has crashed ..." and "Failed to
+	// load model".
+	loadFailedText = regexp.MustCompile(`(?i)runner process has terminated|(error|failed to|unable to) load(ing)? (the )?model|model has crashed`)
 )
 
 // classify turns what went wrong in one call into an Error. x is what the
@@ -184,8 +254,11 @@ func classify(m *config.Model, err error, x *exchange, ctx, parent context.Conte
 	case strings.Contains(msg, "received error while streaming"):
 		e.Detail = strings.TrimPrefix(msg, "received error while streaming: ")
 		e.Class = ServerFailed
-		if overflowText.MatchString(e.Detail) {
+		switch {
+		case overflowText.MatchString(e.Detail):
 			e.Class = ContextOverflow
+		case loadFailedText.MatchString(e.Detail):
+			e.Class = LoadFailed
 		}
 	case errors.Is(err, syscall.ECONNREFUSED):
 		e.Class, e.Detail = Unreachable, "connection refused"
@@ -218,6 +291,8 @@ func classifyStatus(status int, detail string) Class {
 		return Timeout
 	case status == 429:
 		return RateLimited
+	case (status >= 500 || status == 200) && loadFailedText.MatchString(detail):
+		return LoadFailed
 	case status == 503 && loadingText.MatchString(detail):
 		return Loading
 	case status == 529 || overloadedText.MatchString(detail):

@@ -44,22 +44,15 @@ type Agent struct {
 	sleep     func(ctx context.Context, d time.Duration) error
 
 	mu       sync.Mutex
-	health   map[string]*health   // by provider id
-	lastUsed map[string]time.Time // last request to each provider, for keep-warm
-}
-
-// health is a provider's recent record.
-type health struct {
-	failures int       // consecutive
-	until    time.Time // skipped until then
-	last     *Error
+	health   map[healthKey]*health // by model, and by provider for what is the server's
+	lastUsed map[string]time.Time  // last request to each provider, for keep-warm
 }
 
 // New builds an Agent for cfg.
 func New(cfg *config.Config, opts Options) (*Agent, error) {
 	a := &Agent{
 		cfg: cfg, usage: opts.Usage, log: opts.Logger, now: opts.Now, sleep: opts.Sleep,
-		providers: map[string]Provider{}, health: map[string]*health{}, lastUsed: map[string]time.Time{},
+		providers: map[string]Provider{}, health: map[healthKey]*health{}, lastUsed: map[string]time.Time{},
 	}
 	if a.log == nil {
 		a.log = slog.Default()
@@ -158,11 +151,6 @@ func (e *ChainError) Unwrap() []error {
 	return out
 }
 
-// UserMessage is the one short apology a chat sees, naming no internals.
-func (e *ChainError) UserMessage() string {
-	return "Sorry, I can't answer right now: none of my models is reachable. Please try again in a few minutes."
-}
-
 // Chain is the order models are tried in for a chat that chose m (nil for
 // none): m, then the configured primary and fallbacks, each once.
 func (a *Agent) Chain(m *config.Model) []*config.Model {
@@ -171,6 +159,15 @@ func (a *Agent) Chain(m *config.Model) []*config.Model {
 		chain = append([]*config.Model{m}, slices.DeleteFunc(chain, func(x *config.Model) bool { return x == m })...)
 	}
 	return chain
+}
+
+// Candidates is the part of Chain(m) that can answer a chat at all, in
+// order: models whose provider is set up and, for a local-only chat,
+// local ones. Cooldowns are not considered: they pass.
+func (a *Agent) Candidates(m *config.Model, localOnly bool) []*config.Model {
+	return slices.DeleteFunc(a.Chain(m), func(x *config.Model) bool {
+		return x.Provider.Unavailable() != "" || localOnly && !x.Provider.Local
+	})
 }
 
 // Reply answers the conversation. On success it returns the final text;
@@ -277,7 +274,7 @@ func (a *Agent) attempt(ctx context.Context, m *config.Model, conv Conversation,
 		if len(res.Calls) == 0 {
 			out.Usage = usage
 			out.Cost += usage.Cost(m)
-			a.succeeded(m)
+			a.recovered(m)
 			a.recordUsage(ctx, conv.ChatID, m, usage, a.now().Sub(began), nil, out)
 			return res.Text, nil
 		}
@@ -316,38 +313,20 @@ func (a *Agent) completeWaitingForLoad(ctx context.Context, prov Provider, m *co
 	}
 }
 
-// skip returns why m is not tried now, or nil.
+// skip returns why m is not tried now, or nil: its provider is not set
+// up, or it (or its whole provider) is cooling down.
 func (a *Agent) skip(m *config.Model, ignoreCooldown bool) *Error {
 	if why := m.Provider.Unavailable(); why != "" {
 		return &Error{Class: NotConfigured, Model: m, Detail: why}
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	h := a.health[m.Provider.ID]
-	if ignoreCooldown || h == nil || !a.now().Before(h.until) {
+	if ignoreCooldown {
 		return nil
 	}
-	return &Error{Class: h.last.Class, Model: m, Status: h.last.Status,
-		Detail: fmt.Sprintf("skipped, cooling down until %s after: %s", h.until.Format(time.TimeOnly), h.last.Detail)}
-}
-
-// cooldownFor is how long a provider is skipped after its n-th consecutive
-// failure of class c; 0 for failures that say nothing about its health.
-func cooldownFor(c Class, n int) time.Duration {
-	switch c {
-	case ContextOverflow, BadRequest, ToolLoop, Canceled, NotConfigured:
-		return 0
-	case AuthFailed:
-		return 30 * time.Minute
+	cd := a.CoolingDown(m)
+	if cd == nil {
+		return nil
 	}
-	switch {
-	case n <= 1:
-		return 30 * time.Second
-	case n == 2:
-		return time.Minute
-	default:
-		return 5 * time.Minute
-	}
+	return &Error{Class: cd.Last.Class, Model: m, Status: cd.Last.Status, Detail: cd.Last.Detail, Cooling: cd}
 }
 
 func (a *Agent) failed(ctx context.Context, chatID string, m *config.Model, err error, usage Usage, latency time.Duration, out *Outcome) {
@@ -360,19 +339,7 @@ func (a *Agent) failed(ctx context.Context, chatID string, m *config.Model, err 
 		level = slog.LevelError // a config problem: the operator must act
 	}
 	a.log.Log(ctx, level, "model failed", "model", m.Ref(), "class", e.Class.String(), "status", e.Status, "detail", e.Detail, "latency", latency)
-	if d := cooldownFor(e.Class, 0); d > 0 {
-		a.mu.Lock()
-		h := a.health[m.Provider.ID]
-		if h == nil {
-			h = &health{}
-			a.health[m.Provider.ID] = h
-		}
-		h.failures++
-		h.last = e
-		d = max(cooldownFor(e.Class, h.failures), e.RetryAfter)
-		h.until = a.now().Add(d)
-		a.mu.Unlock()
-	}
+	a.coolDown(m, e)
 	out.Cost += usage.Cost(m)
 	a.recordUsage(ctx, chatID, m, usage, latency, e, out)
 }
@@ -387,12 +354,6 @@ func asError(err error, m *config.Model) *Error {
 		e.Model = m
 	}
 	return e
-}
-
-func (a *Agent) succeeded(m *config.Model) {
-	a.mu.Lock()
-	delete(a.health, m.Provider.ID)
-	a.mu.Unlock()
 }
 
 func (a *Agent) recordUsage(ctx context.Context, chatID string, m *config.Model, usage Usage, latency time.Duration, e *Error, out *Outcome) {
@@ -414,24 +375,4 @@ func (a *Agent) recordUsage(ctx context.Context, chatID string, m *config.Model,
 	if err := a.usage.RecordUsage(context.WithoutCancel(ctx), u); err != nil {
 		a.log.Warn("record usage", "err", err)
 	}
-}
-
-// Status is a provider's cooldown state, for /status and doctor.
-type Status struct {
-	Provider string
-	Until    time.Time // zero when healthy
-	Last     *Error
-}
-
-// Health lists the providers that are cooling down.
-func (a *Agent) Health() []Status {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var out []Status
-	for _, p := range a.cfg.Providers {
-		if h := a.health[p.ID]; h != nil && a.now().Before(h.until) {
-			out = append(out, Status{Provider: p.ID, Until: h.until, Last: h.last})
-		}
-	}
-	return out
 }

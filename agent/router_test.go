@@ -129,7 +129,7 @@ func TestFallbackOrderAndReasons(t *testing.T) {
 	if !out.FellBack() || out.Model.Ref() != "hosted2/c" || len(out.Failures) != 2 {
 		t.Fatalf("outcome = %+v", out)
 	}
-	if got := out.Reasons(); got != "the local model is unreachable; Bee is rate limited" {
+	if got := out.Reasons(); got != "the local model Local is unreachable; the hosted model Bee is rate limited" {
 		t.Errorf("Reasons() = %q", got)
 	}
 }

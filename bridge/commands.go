@@ -191,7 +191,7 @@ func (b *Bridge) modelCommand(ctx context.Context, c *call) (string, error) {
 		if err := b.store.SetModelOverride(ctx, sess.ID, ""); err != nil {
 			return "", err
 		}
-		return "Back to the default model: **" + b.cfg.Primary.Label() + "**.", nil
+		return "Back to the default model: **" + b.cfg.Primary.Label() + "**." + b.unusedModelNote(b.cfg.Primary, sess.Privacy == store.PrivacyLocal), nil
 	}
 	m, err := b.cfg.Resolve(args)
 	if err != nil {
@@ -200,14 +200,30 @@ func (b *Bridge) modelCommand(ctx context.Context, c *call) (string, error) {
 	if err := b.store.SetModelOverride(ctx, sess.ID, m.Ref()); err != nil {
 		return "", err
 	}
-	reply := fmt.Sprintf("This chat now uses **%s** (%s).", m.Label(), m.Ref())
-	if why := m.Provider.Unavailable(); why != "" {
-		reply += fmt.Sprintf(" Note: %s, so replies will come from the fallbacks until it is.", why)
+	return fmt.Sprintf("This chat now uses **%s** (%s).", m.Label(), m.Ref()) + b.unusedModelNote(m, sess.Privacy == store.PrivacyLocal), nil
+}
+
+// unusedModelNote says, when a chat's model m cannot be used (it is
+// hosted and the chat local only, or its provider is not set up), which
+// model answers instead, or that none can: "" when m can be used.
+func (b *Bridge) unusedModelNote(m *config.Model, localOnly bool) string {
+	next := b.agent.Candidates(m, localOnly)
+	switch {
+	case localOnly && !m.Provider.Local && len(next) > 0:
+		return fmt.Sprintf(" Note: this chat is set to local only, so this hosted model is not used: replies will come from **%s** (%s) until /privacy default.", next[0].Label(), next[0].Ref())
+	case localOnly && !m.Provider.Local:
+		return " Note: this chat is set to local only, so this hosted model is not used, and no local model is set up: this chat gets no answer until /privacy default."
+	case m.Provider.Unavailable() == "":
+		return ""
 	}
-	if sess.Privacy == store.PrivacyLocal && !m.Provider.Local {
-		reply += " Note: this chat is set to local only, so this hosted model will not be used."
+	why, until := m.Provider.Unavailable(), "until it is"
+	if len(m.Provider.MissingEnv) > 1 {
+		until = "until they are"
 	}
-	return reply, nil
+	if len(next) > 0 {
+		return fmt.Sprintf(" Note: %s, so replies will come from **%s** (%s) %s.", why, next[0].Label(), next[0].Ref(), until)
+	}
+	return fmt.Sprintf(" Note: %s, and no other model is set up, so this chat gets no answer %s.", why, until)
 }
 
 func (b *Bridge) modelsCommand(ctx context.Context, c *call) (string, error) {
@@ -252,22 +268,52 @@ func (b *Bridge) privacyCommand(ctx context.Context, c *call) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// What each setting means for this chat's own chain: which hosted
+	// models could answer it, and whether any local one could.
+	m := b.history.Model(sess)
+	var hosted []string
+	noHosted := "no hosted model is configured as a fallback" // why hosted is empty
+	for _, cm := range b.agent.Chain(m) {
+		switch {
+		case cm.Provider.Local:
+		case cm.Provider.Unavailable() != "":
+			noHosted = "its hosted models are not set up (" + cm.Provider.Unavailable() + ")"
+		default:
+			hosted = append(hosted, "**"+cm.Label()+"**")
+		}
+	}
+	anyFirst := b.agent.Candidates(m, false)
+	noLocal := len(b.agent.Candidates(m, true)) == 0
 	switch strings.ToLower(c.args) {
 	case "local":
 		if err := b.store.SetPrivacy(ctx, sess.ID, store.PrivacyLocal); err != nil {
 			return "", err
+		}
+		if noLocal {
+			return "This chat now uses local models only: its messages are never sent to a hosted model. But no local model is set up in its chain, so it gets no answer until one is, or until /privacy default.", nil
 		}
 		return "This chat now uses local models only: its messages are never sent to a hosted model, even when the local one is down.", nil
 	case "default":
 		if err := b.store.SetPrivacy(ctx, sess.ID, store.PrivacyDefault); err != nil {
 			return "", err
 		}
-		return "This chat may use the hosted fallbacks again when the local model is down.", nil
-	case "":
-		if sess.Privacy == store.PrivacyLocal {
-			return "This chat uses local models only. /privacy default allows hosted fallbacks.", nil
+		switch {
+		case len(hosted) == 0:
+			return "This chat may use hosted models again, but " + noHosted + ", so it is still answered by local models only.", nil
+		case !anyFirst[0].Provider.Local:
+			return fmt.Sprintf("This chat may use hosted models again: %s answers it first.", hosted[0]), nil
 		}
-		return "This chat may use hosted fallbacks. /privacy local keeps it on local models only.", nil
+		return fmt.Sprintf("This chat may use hosted fallbacks again (%s) when the local model cannot answer.", strings.Join(hosted, ", ")), nil
+	case "":
+		switch {
+		case sess.Privacy == store.PrivacyLocal && len(hosted) == 0:
+			return "This chat uses local models only (and " + noHosted + ").", nil
+		case sess.Privacy == store.PrivacyLocal:
+			return fmt.Sprintf("This chat uses local models only. /privacy default allows hosted fallbacks (%s).", strings.Join(hosted, ", ")), nil
+		case len(hosted) == 0:
+			return "This chat may use hosted models, but " + noHosted + ", so it stays on local models. /privacy local makes that a rule.", nil
+		}
+		return fmt.Sprintf("This chat may use hosted fallbacks (%s). /privacy local keeps it on local models only.", strings.Join(hosted, ", ")), nil
 	}
 	return c.usage(), nil
 }

@@ -81,7 +81,7 @@ func TestFallbackNoticeAndPrivacy(t *testing.T) {
 	h.srv.Enqueue(agenttest.Reply{Fault: agenttest.NoModelsLoaded})
 	h.send(t, h.dm(friend, "are you there?"))
 	got := h.last(friend)
-	if !strings.HasPrefix(got, "echo: are you there?") || !strings.Contains(got, "_(answered by Hosted One: the local model is not loaded on its server)_") {
+	if !strings.HasPrefix(got, "echo: are you there?") || !strings.Contains(got, "_(answered by Hosted One: the local model Local is not loaded on its server)_") {
 		t.Errorf("fallback reply = %q; want the answer and a one-line notice", got)
 	}
 	// Local only: the hosted fallback is skipped and the user is told.
@@ -162,7 +162,7 @@ func TestFallbackNoticeAfterAnOpenCodeBlock(t *testing.T) {
 	h := newHarness(t, "")
 	h.srv.Enqueue(agenttest.Reply{Fault: agenttest.NoModelsLoaded}, agenttest.Reply{Text: "Here:\n\n```go\nfunc main() {"})
 	h.send(t, h.dm(friend, "write me a program"))
-	want := "Here:\n\n```\nfunc main() {\n```\n\n_(answered by Hosted One: the local model is not loaded on its server)_"
+	want := "Here:\n\n```\nfunc main() {\n```\n\n_(answered by Hosted One: the local model Local is not loaded on its server)_"
 	if got := h.last(friend); got != want {
 		t.Errorf("reply = %q; want %q", got, want)
 	}

@@ -10,8 +10,8 @@ import (
 )
 
 // status is /status: the chat's model and where it came from, the chain
-// with each provider's state, the last fallback reason, the context and
-// this session's usage.
+// with each model's state (its own cooldown or its provider's, with the
+// reason), the last fallback reason, the context and this session's usage.
 func (b *Bridge) status(ctx context.Context, chatID string) (string, error) {
 	sess, err := b.store.ActiveSession(ctx, chatID)
 	if err != nil {
@@ -31,18 +31,15 @@ func (b *Bridge) status(ctx context.Context, chatID string) (string, error) {
 	if sess.Privacy == store.PrivacyLocal {
 		sb.WriteString("**Privacy:** local models only\n")
 	}
-	cooling := map[string]string{}
-	for _, h := range b.agent.Health() {
-		cooling[h.Provider] = fmt.Sprintf("cooling down until %s (%s)", h.Until.Local().Format(time.TimeOnly), h.Last.Reason())
-	}
 	sb.WriteString("**Chain:**")
 	for i, cm := range b.agent.Chain(m) {
 		state := "ok"
-		switch {
-		case cm.Provider.Unavailable() != "":
-			state = cm.Provider.Unavailable()
-		case cooling[cm.Provider.ID] != "":
-			state = cooling[cm.Provider.ID]
+		if why := cm.Provider.Unavailable(); why != "" {
+			state = "not set up: " + why
+		} else if sess.Privacy == store.PrivacyLocal && !cm.Provider.Local {
+			state = "not used: this chat is local only"
+		} else if cd := b.agent.CoolingDown(cm); cd != nil {
+			state = fmt.Sprintf("skipped until %s: %s", cd.Until.Local().Format(time.TimeOnly), cd.Why())
 		}
 		fmt.Fprintf(&sb, "\n%d. %s: %s", i+1, cm.Label(), state)
 	}

@@ -14,7 +14,8 @@ import (
 )
 
 // askCommand asks one stateless question through the model chain: the
-// answer on stdout, which model answered and why others failed on stderr.
+// answer on stdout, which model answered and why the others did not on
+// stderr.
 func askCommand(fs *flag.FlagSet) runFunc {
 	modelName := fs.String("model", "", "alias or provider/model to ask first (default: the configured primary)")
 	return func(ctx context.Context, e *env) error { return runAsk(ctx, e, *modelName) }
@@ -54,8 +55,10 @@ func runAsk(ctx context.Context, e *env, modelName string) error {
 		Messages: []agent.Item{{Kind: agent.ItemMessage, Role: agent.RoleUser, Text: question}},
 		Model:    model,
 	})
+	// One line per model that did not answer: called and failed, or not
+	// tried (cooling down, not set up), as the reason says.
 	for _, f := range out.Failures {
-		fmt.Fprintf(e.stderr, "%s: %s (%s)\n", f.Model.Ref(), f.Reason(), f.Error())
+		fmt.Fprintf(e.stderr, "%s: %s (%s)\n", f.Model.Ref(), f.Reason(), strings.TrimPrefix(f.Error(), f.Model.Ref()+": "))
 	}
 	if err != nil {
 		var ce *agent.ChainError
