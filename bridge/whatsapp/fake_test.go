@@ -70,7 +70,10 @@ type fakeClient struct {
 	connectErr            error
 	onConnect             func()
 
-	sendErrs  []error // returned by successive SendMessage calls, then nil
+	sendErrs []error // returned by successive SendMessage calls, then nil
+	// sendHook, if set, decides each SendMessage's error after sendErrs
+	// are used up: WhatsApp's side of a send.
+	sendHook  func(to types.JID, id types.MessageID) error
 	sent      []sentMessage
 	nextID    int
 	presences []types.Presence
@@ -170,6 +173,10 @@ func (f *fakeClient) SendMessage(ctx context.Context, to types.JID, message *waE
 		err := f.sendErrs[0]
 		f.sendErrs = f.sendErrs[1:]
 		if err != nil {
+			return whatsmeow.SendResponse{}, err
+		}
+	} else if f.sendHook != nil {
+		if err := f.sendHook(to, id); err != nil {
 			return whatsmeow.SendResponse{}, err
 		}
 	}
