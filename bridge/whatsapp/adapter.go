@@ -55,6 +55,10 @@ type Options struct {
 	// TypingRefresh is how often "typing" is sent again while it is on
 	// (WhatsApp clears it after about 25 s); default 10 s.
 	TypingRefresh time.Duration
+	// Chats, if set, is the store the bridge keeps chats in: what an
+	// older waclaw stored under a person's LID is moved to their
+	// phone-number chat (see keys.go).
+	Chats ChatStore
 }
 
 // StopReason says why the adapter stopped talking to WhatsApp.
@@ -151,6 +155,8 @@ type Adapter struct {
 	outdatedTried bool
 	msgs          *recent[quoteRef]      // inbound messages by id, for quoting
 	timers        *recent[uint32]        // disappearing timer by chat, seconds
+	addresses     *recent[types.JID]     // the address a chat key last wrote from, when not the key
+	moved         *recent[struct{}]      // LIDs whose stored chat was moved to their number
 	typing        map[string]*typingChat // chats showing "typing"
 
 	typingMu sync.Mutex // orders every presence and chat-state sent (presence.go)
@@ -197,6 +203,8 @@ func NewWithClient(c Client, opts Options) *Adapter {
 		done:       make(chan struct{}),
 		msgs:       newRecent[quoteRef](quoteMemory),
 		timers:     newRecent[uint32](timerMemory),
+		addresses:  newRecent[types.JID](addressMemory),
+		moved:      newRecent[struct{}](movedMemory),
 		typing:     map[string]*typingChat{},
 		newTicker:  timeTicker,
 	}

@@ -33,7 +33,8 @@ func (a *Adapter) NewMessageID() string { return a.cli.GenerateMessageID() }
 
 // Send delivers text to a chat as message id, quoting quoteID when it is a
 // message the adapter has seen in that chat, and keeping the chat's
-// disappearing-message timer. It does not wait out a dropped connection:
+// disappearing-message timer. It goes to the address the chat last wrote
+// from (keys.go). It does not wait out a dropped connection:
 // when WhatsApp is not connected it fails at once, so the bridge can send
 // again later under the same id (WhatsApp delivers an id once), while
 // whatsmeow reconnects. Other failures are tried again a few times
@@ -46,6 +47,7 @@ func (a *Adapter) Send(ctx context.Context, chatID, id, text, quoteID string) er
 		return fmt.Errorf("send: %w: %w", bridge.ErrUndeliverable, err)
 	}
 	msg := a.buildText(to.String(), text, quoteID)
+	to = a.address(to)
 	for attempt := 1; ; attempt++ {
 		_, err = a.cli.SendMessage(ctx, to, msg, whatsmeow.SendRequestExtra{ID: id})
 		if err == nil {
@@ -143,7 +145,7 @@ func (a *Adapter) MarkRead(ctx context.Context, chatID, senderID string, ids ...
 			return fmt.Errorf("mark read: sender %s: %w", bridge.HashID(senderID), redactErr(err))
 		}
 	}
-	if err := a.cli.MarkRead(ctx, ids, a.now(), chat, sender.ToNonAD()); err != nil {
+	if err := a.cli.MarkRead(ctx, ids, a.now(), a.address(chat), sender.ToNonAD()); err != nil {
 		return fmt.Errorf("mark read: %w", redactErr(err))
 	}
 	return nil

@@ -41,6 +41,7 @@ func runBot(ctx context.Context, e *env, qrPNG string) error {
 		IgnoreSelfChat: !a.cfg.WhatsApp.SelfChatMode,
 		TextChunkLimit: a.cfg.WhatsApp.TextChunkLimit,
 		RejectCalls:    a.cfg.WhatsApp.RejectCalls,
+		Chats:          a.store,
 		OnConnected: func(at time.Time) {
 			if err := a.store.SetLastConnected(ctx, at); err != nil {
 				slog.Warn("record the connection time", "err", err)
@@ -58,6 +59,12 @@ func runBot(ctx context.Context, e *env, qrPNG string) error {
 		},
 	})
 	wa.SetHandler(b)
+	// Before anything is answered: a chat an older waclaw kept under a
+	// LID goes on under the person's number. What cannot be moved now is
+	// moved when their next message arrives.
+	if err := wa.MoveStoredChats(ctx); err != nil {
+		slog.Warn("move chats stored under LIDs to their numbers; trying again as messages arrive", "err", err)
+	}
 
 	if err := wa.Connect(); errors.Is(err, whatsapp.ErrNotLinked) {
 		if !whatsapp.IsTerminal(e.stdout) {
