@@ -292,7 +292,7 @@ func (a *Adapter) handleConnected() {
 	pn, _, _ := a.cli.Identity()
 	now := a.now()
 	a.mu.Lock()
-	a.failures = 0
+	a.failures, a.offline = 0, 0
 	a.outdatedTried = false
 	a.presence = ""
 	a.mu.Unlock()
@@ -375,9 +375,7 @@ func (a *Adapter) handleClientOutdated() {
 			a.stop(StopClientOutdated, time.Time{}, true)
 			return
 		}
-		if err := a.cli.Connect(); err != nil && !errors.Is(err, whatsmeow.ErrAlreadyConnected) {
-			a.connectFailed("reconnect after a version update: " + err.Error())
-		}
+		a.reconnect(ctx, "reconnect after a version update: ")
 	})
 }
 
@@ -444,10 +442,22 @@ func (a *Adapter) reconnectAfter(d time.Duration) {
 		if err != nil {
 			return
 		}
-		if err := a.cli.Connect(); err != nil && !errors.Is(err, whatsmeow.ErrAlreadyConnected) {
-			a.connectFailed("reconnect: " + err.Error())
-		}
+		a.reconnect(ctx, "reconnect: ")
 	})
+}
+
+// reconnect connects again; a failure is retried later, forever while the
+// network is in the way, else up to maxConnectFailures times.
+func (a *Adapter) reconnect(ctx context.Context, what string) {
+	err := a.connect(ctx)
+	var u *UnreachableError
+	switch {
+	case err == nil, errors.Is(err, whatsmeow.ErrAlreadyConnected), ctx.Err() != nil:
+	case errors.As(err, &u):
+		a.unreachableRetry(u, true)
+	default:
+		a.connectFailed(what + err.Error())
+	}
 }
 
 // stop records why the adapter stopped; a permanent stop closes Done.

@@ -69,6 +69,11 @@ type fakeClient struct {
 	connects, disconnects int
 	connectErr            error
 	onConnect             func()
+	// dialHook, if set, is each connection attempt's network part: it may
+	// block until its context ends, as a dial to an unanswering server
+	// does.
+	dialHook func(ctx context.Context) error
+	connCtxs []context.Context // the context of each attempt
 
 	sendErrs []error // returned by successive SendMessage calls, then nil
 	// sendHook, if set, decides each SendMessage's error after sendErrs
@@ -97,13 +102,19 @@ func newFake() *fakeClient {
 		handlers: map[uint32]whatsmeow.EventHandlerWithSuccessStatus{}}
 }
 
-func (f *fakeClient) Connect() error {
+func (f *fakeClient) ConnectContext(ctx context.Context) error {
 	f.mu.Lock()
 	f.connects++
-	hook := f.onConnect
+	f.connCtxs = append(f.connCtxs, ctx)
+	hook, dial := f.onConnect, f.dialHook
 	f.mu.Unlock()
 	if hook != nil {
 		hook()
+	}
+	if dial != nil {
+		if err := dial(ctx); err != nil {
+			return err
+		}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
