@@ -55,6 +55,10 @@ type Options struct {
 	// TypingRefresh is how often "typing" is sent again while it is on
 	// (WhatsApp clears it after about 25 s); default 10 s.
 	TypingRefresh time.Duration
+	// Chats, if set, is the store the bridge keeps chats in: what an
+	// older waclaw stored under a person's LID is moved to their
+	// phone-number chat (see keys.go).
+	Chats ChatStore
 }
 
 // StopReason says why the adapter stopped talking to WhatsApp.
@@ -146,11 +150,15 @@ type Adapter struct {
 	done          chan struct{}  // closed on a permanent stop
 	presence      types.Presence // last presence sent on this connection, "" for none
 	reconnecting  bool
-	pairing       bool // Pair is running: it handles an outdated client itself
-	failures      int  // consecutive connect failures
+	pairing       bool               // Pair is running: it handles an outdated client itself
+	failures      int                // consecutive connect failures
+	offline       int                // consecutive attempts that could not reach WhatsApp
+	connCancel    context.CancelFunc // ends the current connection's context
 	outdatedTried bool
 	msgs          *recent[quoteRef]      // inbound messages by id, for quoting
 	timers        *recent[uint32]        // disappearing timer by chat, seconds
+	addresses     *recent[types.JID]     // the address a chat key last wrote from, when not the key
+	moved         *recent[struct{}]      // LIDs whose stored chat was moved to their number
 	typing        map[string]*typingChat // chats showing "typing"
 
 	typingMu sync.Mutex // orders every presence and chat-state sent (presence.go)
@@ -181,12 +189,18 @@ func New(cli *whatsmeow.Client, opts Options) *Adapter {
 	}
 	zl := NewZerolog(log, DefaultLogLevel)
 	cli.BackgroundEventCtx = zl.WithContext(context.Background())
-	return NewWithClient(Live{cli}, opts)
+	return newAdapter(Live{cli}, opts, cli.BackgroundEventCtx)
 }
 
 // NewWithClient builds an adapter over any Client (tests use a fake) and
 // registers its event handler.
 func NewWithClient(c Client, opts Options) *Adapter {
+	return newAdapter(c, opts, context.Background())
+}
+
+// newAdapter builds an adapter whose background work and connections run
+// in a context derived from base (whatsmeow takes its logger from it).
+func newAdapter(c Client, opts Options, base context.Context) *Adapter {
 	a := &Adapter{
 		cli: c, log: opts.Logger, now: opts.Now, sleep: opts.Sleep, opts: opts,
 		fetchVersion: func(ctx context.Context) (*store.WAVersionContainer, error) {
@@ -197,6 +211,8 @@ func NewWithClient(c Client, opts Options) *Adapter {
 		done:       make(chan struct{}),
 		msgs:       newRecent[quoteRef](quoteMemory),
 		timers:     newRecent[uint32](timerMemory),
+		addresses:  newRecent[types.JID](addressMemory),
+		moved:      newRecent[struct{}](movedMemory),
 		typing:     map[string]*typingChat{},
 		newTicker:  timeTicker,
 	}
@@ -218,7 +234,7 @@ func NewWithClient(c Client, opts Options) *Adapter {
 	if a.opts.TypingRefresh <= 0 {
 		a.opts.TypingRefresh = 10 * time.Second
 	}
-	a.ctx, a.cancel = context.WithCancel(context.Background())
+	a.ctx, a.cancel = context.WithCancel(base)
 	pn, _, _ := c.Identity()
 	a.state.LinkedNumber = phoneOf(pn)
 	a.handlerID = c.AddEventHandlerWithSuccessStatus(a.handleEvent)
@@ -236,22 +252,30 @@ func (a *Adapter) SetHandler(h Handler) {
 // ErrNotLinked is returned by Connect when no account is linked yet.
 var ErrNotLinked = errors.New("no WhatsApp account is linked: run `waclaw pair` first")
 
-// Connect connects to WhatsApp with the stored session, in the background
-// context whatsmeow was given (New sets it). Reconnects after that are
-// whatsmeow's (network drops) or the adapter's (connect failures, bans, an
-// outdated client).
-func (a *Adapter) Connect() error {
+// Connect connects to WhatsApp with the stored session. It returns once
+// the connection is made or failed, or as soon as ctx is done (Ctrl-C),
+// abandoning the attempt (see connect.go). The connection lives until
+// Close; reconnects after that are whatsmeow's (network drops) or the
+// adapter's (connect failures, bans, an outdated client). When the
+// network is in the way the error is an *UnreachableError, and
+// KeepConnecting keeps trying.
+func (a *Adapter) Connect(ctx context.Context) error {
 	if pn, _, _ := a.cli.Identity(); pn.IsEmpty() {
 		return ErrNotLinked
 	}
-	if err := a.cli.Connect(); err != nil {
+	if err := a.connect(ctx); err != nil {
+		var u *UnreachableError
+		if errors.As(err, &u) || ctx.Err() != nil {
+			return err
+		}
 		return fmt.Errorf("connect to WhatsApp: %w", err)
 	}
 	return nil
 }
 
-// Close disconnects, stops background work (typing refreshes, reconnects)
-// and unregisters the event handler.
+// Close disconnects, stops background work (typing refreshes, reconnects,
+// connection attempts) and unregisters the event handler. It does not
+// wait long for a connection attempt whatsmeow holds on to.
 func (a *Adapter) Close() {
 	a.cancel()
 	a.mu.Lock()
@@ -261,7 +285,16 @@ func (a *Adapter) Close() {
 	}
 	a.mu.Unlock()
 	a.cli.RemoveEventHandler(a.handlerID)
-	a.cli.Disconnect()
+	disconnected := make(chan struct{})
+	go func() {
+		a.cli.Disconnect()
+		close(disconnected)
+	}()
+	select {
+	case <-disconnected:
+	case <-time.After(closeWait):
+		a.log.Debug("whatsapp: left a connection attempt to end by itself")
+	}
 	a.bg.Wait()
 }
 

@@ -20,6 +20,9 @@ func callOffer(creator, alt types.JID, edit ...func(*events.CallOffer)) *events.
 	return evt
 }
 
+// A call is keyed like a message: by the caller's number when it is
+// known, so the text the bridge sends lands in the conversation the
+// person has with the bot.
 func TestCalls(t *testing.T) {
 	callIn := func(chat types.JID) bridge.Inbound {
 		return bridge.Inbound{ChatID: chat.String(), SenderID: chat.String(), SenderPhone: "+15552223333",
@@ -43,14 +46,21 @@ func TestCalls(t *testing.T) {
 			name: "a caller known by LID, with the number alongside", reject: true,
 			evt:        callOffer(aliceLI, alicePN),
 			wantReject: []rejectCall{{from: aliceLI, id: "C1"}},
-			want:       []bridge.Inbound{callIn(aliceLI)},
+			want:       []bridge.Inbound{callIn(alicePN)},
 		},
 		{
 			name: "a caller known by LID, the number from the LID store", reject: true,
 			evt:        callOffer(aliceLI, types.EmptyJID),
 			lids:       map[types.JID]types.JID{aliceLI: alicePN},
 			wantReject: []rejectCall{{from: aliceLI, id: "C1"}},
-			want:       []bridge.Inbound{callIn(aliceLI)},
+			want:       []bridge.Inbound{callIn(alicePN)},
+		},
+		{
+			name: "a caller known by LID only", reject: true,
+			evt:        callOffer(aliceLI, types.EmptyJID),
+			wantReject: []rejectCall{{from: aliceLI, id: "C1"}},
+			want: []bridge.Inbound{{ChatID: aliceLI.String(), SenderID: aliceLI.String(),
+				Media: "call", MessageID: "C1", Time: t0}},
 		},
 		{
 			name: "no creator named: the sender of the offer", reject: true,

@@ -8,6 +8,7 @@ import (
 
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/socket"
 	"go.mau.fi/whatsmeow/types"
 	"google.golang.org/protobuf/proto"
 
@@ -32,21 +33,30 @@ func (a *Adapter) NewMessageID() string { return a.cli.GenerateMessageID() }
 
 // Send delivers text to a chat as message id, quoting quoteID when it is a
 // message the adapter has seen in that chat, and keeping the chat's
-// disappearing-message timer. A failed send is retried up to
-// Options.SendAttempts times under the same id, which WhatsApp delivers
-// once: so is a send the bridge repeats after a crash.
+// disappearing-message timer. It goes to the address the chat last wrote
+// from (keys.go). It does not wait out a dropped connection:
+// when WhatsApp is not connected it fails at once, so the bridge can send
+// again later under the same id (WhatsApp delivers an id once), while
+// whatsmeow reconnects. Other failures are tried again a few times
+// (Options.SendAttempts) under the same id. An error no retry can fix (a
+// chat id WhatsApp cannot send to) wraps bridge.ErrUndeliverable as well
+// as whatsmeow's own error.
 func (a *Adapter) Send(ctx context.Context, chatID, id, text, quoteID string) error {
 	to, err := chatJID(chatID)
 	if err != nil {
-		return fmt.Errorf("send: %w", err)
+		return fmt.Errorf("send: %w: %w", bridge.ErrUndeliverable, err)
 	}
 	msg := a.buildText(to.String(), text, quoteID)
+	to = a.address(to)
 	for attempt := 1; ; attempt++ {
 		_, err = a.cli.SendMessage(ctx, to, msg, whatsmeow.SendRequestExtra{ID: id})
 		if err == nil {
 			return nil
 		}
-		if attempt >= a.opts.SendAttempts || !retryable(ctx, err) {
+		if undeliverable(err) {
+			return fmt.Errorf("send: %w: %w", bridge.ErrUndeliverable, redactErr(err))
+		}
+		if attempt >= a.opts.SendAttempts || !retryNow(ctx, err) {
 			return fmt.Errorf("send (attempt %d): %w", attempt, redactErr(err))
 		}
 		a.log.Debug("whatsapp: send failed; retrying", "chat", chatID, "attempt", attempt, "err", err)
@@ -54,6 +64,44 @@ func (a *Adapter) Send(ctx context.Context, chatID, id, text, quoteID string) er
 			return fmt.Errorf("send (attempt %d): %w", attempt, err)
 		}
 	}
+}
+
+// undeliverable reports a send error that no retry can fix: whatsmeow
+// refuses the recipient itself. Errors WhatsApp's server returns for a
+// message (479, 403, 400, ...) are not among them: people see them pass
+// after a while, so the bridge tries again later.
+func undeliverable(err error) bool {
+	for _, permanent := range []error{
+		whatsmeow.ErrRecipientADJID, whatsmeow.ErrUnknownServer, whatsmeow.ErrBroadcastListUnsupported,
+		whatsmeow.ErrInvalidInlineBotID, whatsmeow.ErrClientIsNil,
+	} {
+		if errors.Is(err, permanent) {
+			return true
+		}
+	}
+	return false
+}
+
+// retryNow reports whether sending again at once may help. Not when the
+// connection is down or was lost while waiting for WhatsApp's answer
+// (whatsmeow reconnects in its own time, and the bridge sends again later
+// rather than hold the chat's worker), not when the account is logged out,
+// and not once the caller gave up.
+func retryNow(ctx context.Context, err error) bool {
+	var lost *whatsmeow.DisconnectedError
+	if ctx.Err() != nil || errors.As(err, &lost) {
+		return false
+	}
+	for _, later := range []error{
+		whatsmeow.ErrNotConnected, socket.ErrSocketClosed,
+		whatsmeow.ErrMessageTimedOut, whatsmeow.ErrIQTimedOut, whatsmeow.ErrNotLoggedIn,
+		context.Canceled, context.DeadlineExceeded,
+	} {
+		if errors.Is(err, later) {
+			return false
+		}
+	}
+	return true
 }
 
 // buildText is the message for a reply: plain text, or extended text when
@@ -82,23 +130,6 @@ func (a *Adapter) buildText(chat, text, quoteID string) *waE2E.Message {
 	return &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String(text), ContextInfo: ci}}
 }
 
-// retryable reports whether sending again may help.
-func retryable(ctx context.Context, err error) bool {
-	if ctx.Err() != nil {
-		return false
-	}
-	for _, permanent := range []error{
-		whatsmeow.ErrNotLoggedIn, whatsmeow.ErrRecipientADJID, whatsmeow.ErrUnknownServer,
-		whatsmeow.ErrBroadcastListUnsupported, whatsmeow.ErrClientIsNil,
-		context.Canceled, context.DeadlineExceeded,
-	} {
-		if errors.Is(err, permanent) {
-			return false
-		}
-	}
-	return true
-}
-
 // MarkRead sends read receipts for messages from one sender in a chat.
 func (a *Adapter) MarkRead(ctx context.Context, chatID, senderID string, ids ...string) error {
 	if len(ids) == 0 {
@@ -114,7 +145,7 @@ func (a *Adapter) MarkRead(ctx context.Context, chatID, senderID string, ids ...
 			return fmt.Errorf("mark read: sender %s: %w", bridge.HashID(senderID), redactErr(err))
 		}
 	}
-	if err := a.cli.MarkRead(ctx, ids, a.now(), chat, sender.ToNonAD()); err != nil {
+	if err := a.cli.MarkRead(ctx, ids, a.now(), a.address(chat), sender.ToNonAD()); err != nil {
 		return fmt.Errorf("mark read: %w", redactErr(err))
 	}
 	return nil

@@ -2,6 +2,7 @@ package whatsapp
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -9,11 +10,14 @@ import (
 
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/socket"
 	"go.mau.fi/whatsmeow/types"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/google/go-cmp/cmp"
+
+	"waclaw/bridge"
 )
 
 func TestSendBuildsMessage(t *testing.T) {
@@ -148,19 +152,40 @@ func TestSendBuildsMessage(t *testing.T) {
 	}
 }
 
-func TestSendRetries(t *testing.T) {
-	flaky := errors.New("websocket not connected")
+// A failed send says whether trying again later can help: the bridge
+// keeps a reply whose send failed and sends it again under the same id,
+// unless the error wraps bridge.ErrUndeliverable. While WhatsApp is not
+// connected the adapter fails at once instead of holding the chat's
+// worker; other failures get a short retry of its own.
+func TestSendErrors(t *testing.T) {
+	flaky := errors.New("failed to encrypt for device")
 	tests := []struct {
-		name      string
-		errs      []error
-		wantCalls int
-		wantErr   bool
-		wantWaits []time.Duration
+		name          string
+		errs          []error
+		wantCalls     int
+		wantErr       error // errors.Is must hold; nil for success
+		undeliverable bool
+		wantWaits     []time.Duration
 	}{
 		{name: "recovers", errs: []error{flaky}, wantCalls: 2, wantWaits: []time.Duration{time.Second}},
-		{name: "bounded", errs: []error{flaky, flaky, flaky, flaky, flaky}, wantCalls: 3, wantErr: true,
+		{name: "bounded", errs: []error{flaky, flaky, flaky, flaky, flaky}, wantCalls: 3, wantErr: flaky,
 			wantWaits: []time.Duration{time.Second, 2 * time.Second}},
-		{name: "permanent", errs: []error{whatsmeow.ErrNotLoggedIn}, wantCalls: 1, wantErr: true},
+		{name: "not connected", errs: []error{whatsmeow.ErrNotConnected}, wantCalls: 1, wantErr: whatsmeow.ErrNotConnected},
+		{name: "usync while not connected", errs: []error{fmt.Errorf("failed to get device list: failed to send usync query: %w", whatsmeow.ErrNotConnected)},
+			wantCalls: 1, wantErr: whatsmeow.ErrNotConnected},
+		{name: "socket closed while sending", errs: []error{fmt.Errorf("failed to send frame: %w", socket.ErrSocketClosed)},
+			wantCalls: 1, wantErr: socket.ErrSocketClosed},
+		{name: "dropped before the answer", errs: []error{&whatsmeow.DisconnectedError{Action: "message send"}}, wantCalls: 1,
+			wantErr: &whatsmeow.DisconnectedError{Action: "message send"}},
+		{name: "no answer in time", errs: []error{whatsmeow.ErrMessageTimedOut}, wantCalls: 1, wantErr: whatsmeow.ErrMessageTimedOut},
+		{name: "logged out", errs: []error{whatsmeow.ErrNotLoggedIn}, wantCalls: 1, wantErr: whatsmeow.ErrNotLoggedIn},
+		{name: "server error passes with time", errs: slices.Repeat([]error{fmt.Errorf("%w %d", whatsmeow.ErrServerReturnedError, 479)}, 5),
+			wantCalls: 3, wantErr: whatsmeow.ErrServerReturnedError, wantWaits: []time.Duration{time.Second, 2 * time.Second}},
+		{name: "device JID", errs: []error{whatsmeow.ErrRecipientADJID}, wantCalls: 1, wantErr: whatsmeow.ErrRecipientADJID, undeliverable: true},
+		{name: "unknown server", errs: []error{fmt.Errorf("%w %s", whatsmeow.ErrUnknownServer, "example")}, wantCalls: 1,
+			wantErr: whatsmeow.ErrUnknownServer, undeliverable: true},
+		{name: "broadcast list", errs: []error{whatsmeow.ErrBroadcastListUnsupported}, wantCalls: 1,
+			wantErr: whatsmeow.ErrBroadcastListUnsupported, undeliverable: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,19 +194,22 @@ func TestSendRetries(t *testing.T) {
 			a, sl, _ := testAdapter(t, f, Options{})
 			id := a.NewMessageID()
 			err := a.Send(t.Context(), alicePN.String(), id, "hi", "")
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("Send() error = %v; want error %v", err, tt.wantErr)
+			switch {
+			case tt.wantErr == nil && err != nil:
+				t.Fatalf("Send() error = %v; want success", err)
+			case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
+				t.Fatalf("Send() error = %v; want one that is %v", err, tt.wantErr)
+			}
+			if got := errors.Is(err, bridge.ErrUndeliverable); got != tt.undeliverable {
+				t.Errorf("Send() error = %v: undeliverable %v; want %v", err, got, tt.undeliverable)
 			}
 			if len(f.sent) != tt.wantCalls {
 				t.Errorf("SendMessage called %d times; want %d", len(f.sent), tt.wantCalls)
 			}
 			for _, s := range f.sent {
-				if s.id != f.sent[0].id {
-					t.Errorf("retry used id %q, first try %q: a retry must reuse the id", s.id, f.sent[0].id)
+				if s.id != id {
+					t.Errorf("a try used id %q; want the id given, %q, every time", s.id, id)
 				}
-			}
-			if id != f.sent[0].id {
-				t.Errorf("sent under id %q; want the id given, %q", f.sent[0].id, id)
 			}
 			if !slices.Equal(sl.all(), tt.wantWaits) {
 				t.Errorf("waits %v; want %v", sl.all(), tt.wantWaits)
@@ -190,12 +218,68 @@ func TestSendRetries(t *testing.T) {
 	}
 }
 
+// WhatsApp drops the connection for 30 s while a reply is being sent, far
+// longer than the adapter's own retries. Every failed send returns at
+// once, none is marked undeliverable, so the bridge sends again later
+// (here a loop does what the bridge does, with its growing waits on a
+// fake clock), and every try carries the same id: when the connection is
+// back, the reply arrives, once.
+func TestSendOutlastsAConnectionDrop(t *testing.T) {
+	now := t0
+	f := newFake()
+	delivered := map[types.MessageID]int{}
+	f.sendHook = func(to types.JID, id types.MessageID) error {
+		switch {
+		case now.Before(t0.Add(2 * time.Second)):
+			return fmt.Errorf("failed to send frame: %w", socket.ErrSocketClosed)
+		case now.Before(t0.Add(30 * time.Second)):
+			return whatsmeow.ErrNotConnected
+		}
+		delivered[id]++
+		return nil
+	}
+	a, sl, _ := testAdapter(t, f, Options{})
+	id := a.NewMessageID()
+	wait := time.Second
+	var tries int
+	for {
+		tries++
+		err := a.Send(t.Context(), alicePN.String(), id, "the answer", "")
+		if err == nil {
+			break
+		}
+		if errors.Is(err, bridge.ErrUndeliverable) {
+			t.Fatalf("try %d at +%s: %v: marked undeliverable, so the reply would be lost", tries, now.Sub(t0), err)
+		}
+		if tries > 20 {
+			t.Fatalf("still failing after %d tries: %v", tries, err)
+		}
+		now = now.Add(wait)
+		wait *= 2
+	}
+	if got := sl.all(); len(got) != 0 {
+		t.Errorf("the adapter waited %v itself while WhatsApp was not connected; want it to return at once", got)
+	}
+	if len(delivered) != 1 || delivered[id] != 1 {
+		t.Errorf("delivered %v; want the reply once, under %q", delivered, id)
+	}
+	for _, s := range f.sent {
+		if s.id != id {
+			t.Errorf("a try used id %q; want %q every time", s.id, id)
+		}
+	}
+	if tries < 3 {
+		t.Errorf("%d tries; the fake's outage was not exercised", tries)
+	}
+}
+
 func TestSendBadChat(t *testing.T) {
 	f := newFake()
 	a, _, _ := testAdapter(t, f, Options{})
 	for _, chat := range []string{"", "s.whatsapp.net"} {
-		if err := a.Send(t.Context(), chat, a.NewMessageID(), "hi", ""); err == nil {
-			t.Errorf("Send(%q) error = nil", chat)
+		err := a.Send(t.Context(), chat, a.NewMessageID(), "hi", "")
+		if !errors.Is(err, bridge.ErrUndeliverable) {
+			t.Errorf("Send(%q) error = %v; want it undeliverable", chat, err)
 		}
 	}
 	if len(f.sent) != 0 {

@@ -12,10 +12,11 @@ import (
 // Client is the part of *whatsmeow.Client the adapter uses. It is narrow so
 // that tests can drive the adapter with a fake; Live adapts the real client.
 type Client interface {
-	// Connection and events, as in whatsmeow. Handlers registered with
+	// Connection and events, as in whatsmeow: the connection lives in
+	// ConnectContext's context. Handlers registered with
 	// AddEventHandlerWithSuccessStatus that return false leave a message
 	// unacknowledged when the client has SynchronousAck set.
-	Connect() error
+	ConnectContext(ctx context.Context) error
 	Disconnect()
 	AddEventHandlerWithSuccessStatus(handler whatsmeow.EventHandlerWithSuccessStatus) uint32
 	RemoveEventHandler(id uint32) bool

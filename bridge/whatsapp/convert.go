@@ -2,7 +2,6 @@ package whatsapp
 
 import (
 	"cmp"
-	"context"
 	"strings"
 	"time"
 	"unicode"
@@ -39,14 +38,16 @@ const lookupTimeout = 5 * time.Second
 // location, contact card, poll or other kind that is not text is passed on
 // with its kind in Media (and its caption or the button picked, if any, as
 // the text): the bridge decides what to answer. The bridge also recognises
-// the bot's own messages coming back.
-func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string) {
+// the bot's own messages coming back. Chats and senders are named by
+// their key (keys.go); an error means a number could not be looked up,
+// and the message should be delivered again later.
+func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string, error) {
 	if evt = unwrapped(evt); evt == nil {
-		return bridge.Inbound{}, ignoreEmpty
+		return bridge.Inbound{}, ignoreEmpty, nil
 	}
 	msg, info := evt.Message, evt.Info
 	if msg == nil {
-		return bridge.Inbound{}, ignoreEmpty
+		return bridge.Inbound{}, ignoreEmpty, nil
 	}
 	chat, sender := info.Chat.ToNonAD(), info.Sender.ToNonAD()
 	// A broadcast list is the sender's list, not a chat: each recipient
@@ -58,16 +59,16 @@ func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string) {
 	}
 	switch {
 	case chat == types.StatusBroadcastJID:
-		return bridge.Inbound{}, ignoreStatus
+		return bridge.Inbound{}, ignoreStatus, nil
 	case broadcast && sender.User == "":
-		return bridge.Inbound{}, ignoreBroadcastList
+		return bridge.Inbound{}, ignoreBroadcastList, nil
 	case chat.Server == types.NewsletterServer:
-		return bridge.Inbound{}, ignoreNewsletter
+		return bridge.Inbound{}, ignoreNewsletter, nil
 	case sender.IsBot() || chat.IsBot():
-		return bridge.Inbound{}, ignoreBot
+		return bridge.Inbound{}, ignoreBot, nil
 	}
 	if reason := ignoredKind(evt); reason != "" {
-		return bridge.Inbound{}, reason
+		return bridge.Inbound{}, reason, nil
 	}
 
 	pn, lid, _ := a.cli.Identity()
@@ -75,45 +76,54 @@ func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string) {
 	selfChat := !isGroup && !broadcast && (sameUser(chat, pn) || sameUser(chat, lid))
 	fromSelf := info.IsFromMe || sameUser(sender, pn) || sameUser(sender, lid)
 	if fromSelf && !selfChat {
-		return bridge.Inbound{}, ignoreOwnElsewhere
+		return bridge.Inbound{}, ignoreOwnElsewhere, nil
 	}
 	if selfChat && a.opts.IgnoreSelfChat {
-		return bridge.Inbound{}, ignoreSelfChat
+		return bridge.Inbound{}, ignoreSelfChat, nil
+	}
+	who, err := a.person(sender, info.SenderAlt)
+	if err != nil {
+		return bridge.Inbound{}, "", err
+	}
+	key, senderID := chat, sender
+	if !isGroup {
+		// In a DM the chat is the other person (or, in the self-chat,
+		// the account), whose alternative address is SenderAlt when they
+		// wrote it and RecipientAlt when the account did.
+		alt := info.SenderAlt
+		if info.IsFromMe {
+			alt = info.RecipientAlt
+		}
+		if key = who; chat != sender {
+			if key, err = a.person(chat, alt); err != nil {
+				return bridge.Inbound{}, "", err
+			}
+		}
+		senderID = who
+	}
+	in := bridge.Inbound{
+		ChatID:      key.String(),
+		SenderID:    senderID.String(),
+		SenderPhone: phoneOf(who),
+		PushName:    info.PushName,
+		IsGroup:     isGroup,
+		FromSelf:    fromSelf,
+		SelfChat:    selfChat,
+		MessageID:   info.ID,
+		Time:        info.Timestamp,
 	}
 	if revoked, ok := revokedID(evt); ok {
 		if revoked == "" {
-			return bridge.Inbound{}, ignoreRevoke
+			return bridge.Inbound{}, ignoreRevoke, nil
 		}
-		return bridge.Inbound{
-			ChatID:      chat.String(),
-			SenderID:    sender.String(),
-			SenderPhone: a.senderPhone(info.Sender, info.SenderAlt, pn, lid),
-			PushName:    info.PushName,
-			IsGroup:     isGroup,
-			FromSelf:    fromSelf,
-			SelfChat:    selfChat,
-			MessageID:   info.ID,
-			Revokes:     revoked,
-			Time:        info.Timestamp,
-		}, ""
+		in.Revokes = revoked
+		return in, "", nil
 	}
 	c := contentOf(msg)
 	if c.text == "" && c.media == "" {
-		return bridge.Inbound{}, ignoreNoText
+		return bridge.Inbound{}, ignoreNoText, nil
 	}
-	in := bridge.Inbound{
-		ChatID:    chat.String(),
-		SenderID:  sender.String(),
-		PushName:  info.PushName,
-		Text:      c.text,
-		Media:     c.media,
-		IsGroup:   isGroup,
-		FromSelf:  fromSelf,
-		SelfChat:  selfChat,
-		MessageID: info.ID,
-		Time:      info.Timestamp,
-	}
-	in.SenderPhone = a.senderPhone(info.Sender, info.SenderAlt, pn, lid)
+	in.Text, in.Media = c.text, c.media
 	if ci := c.ci; ci != nil {
 		in.QuotedText = quotedText(ci.GetQuotedMessage())
 		for _, m := range ci.GetMentionedJID() {
@@ -131,7 +141,16 @@ func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string) {
 			}
 		}
 	}
-	return in, ""
+	return in, "", nil
+}
+
+// wireChat is the chat a message came in as WhatsApp addressed it: a
+// group, or a DM peer (a broadcast list's sender), before keying.
+func wireChat(evt *events.Message) types.JID {
+	if evt.Info.Chat.IsBroadcastList() {
+		return evt.Info.Sender.ToNonAD()
+	}
+	return evt.Info.Chat.ToNonAD()
 }
 
 // unwrapped is evt with its message out of the ephemeral, view-once and
@@ -190,34 +209,6 @@ func revokedID(evt *events.Message) (string, bool) {
 		revoke = true
 	}
 	return pm.GetKey().GetID(), revoke
-}
-
-// senderPhone is the sender's number in E.164: from a phone-number JID,
-// else from its alternative JID (SenderAlt), else from the LID store.
-func (a *Adapter) senderPhone(sender, alt, pn, lid types.JID) string {
-	sender = sender.ToNonAD()
-	switch sender.Server {
-	case types.DefaultUserServer:
-		return phoneOf(sender)
-	case types.HiddenUserServer:
-		if sameUser(sender, lid) {
-			return phoneOf(pn)
-		}
-		if alt := alt.ToNonAD(); alt.Server == types.DefaultUserServer {
-			return phoneOf(alt)
-		}
-		ctx, cancel := context.WithTimeout(a.ctx, lookupTimeout)
-		defer cancel()
-		found, err := a.cli.LIDs().GetPNForLID(ctx, sender)
-		if err != nil {
-			a.log.Warn("whatsapp: look up the phone number of a LID", "lid", hashJID(sender), "err", redactErr(err))
-			return ""
-		}
-		if found.Server == types.DefaultUserServer {
-			return phoneOf(found)
-		}
-	}
-	return ""
 }
 
 // content is what a message carries: its text, the kind of anything

@@ -73,10 +73,15 @@ func asWhatsmeow(i *types.MessageInfo) { i.IsGroup = true }
 
 func TestInbound(t *testing.T) {
 	fromMe := func(i *types.MessageInfo) { i.IsFromMe = true }
-	lidDM := aliceDM("hi")
-	lidDM.ChatID, lidDM.SenderID = "88882223333@lid", "88882223333@lid"
-	lidUnknown := lidDM
-	lidUnknown.SenderPhone = ""
+	// A LID whose number is known is keyed by the number; one whose
+	// number is unknown stays as it is.
+	lidUnknown := aliceDM("hi")
+	lidUnknown.ChatID, lidUnknown.SenderID, lidUnknown.SenderPhone = "88882223333@lid", "88882223333@lid", ""
+	lidInGroup := func(text string) bridge.Inbound {
+		in := groupMsg(text)
+		in.SenderID = aliceLI.String()
+		return in
+	}
 
 	tests := []struct {
 		name   string
@@ -152,13 +157,25 @@ func TestInbound(t *testing.T) {
 				i.SenderAlt = device(alicePN, 0)
 				i.AddressingMode = types.AddressingModeLID
 			}),
-			want: lidDM,
+			want: aliceDM("hi"),
 		},
 		{
 			name: "LID sender via the LID store",
 			evt:  msgEvent(aliceLI, device(aliceLI, 3), text("hi")),
 			lids: map[types.JID]types.JID{aliceLI: alicePN},
-			want: lidDM,
+			want: aliceDM("hi"),
+		},
+		{
+			name: "group sender by LID with SenderAlt",
+			evt: msgEvent(group, device(aliceLI, 2), extText("@99990001111 hello", &waE2E.ContextInfo{MentionedJID: []string{botLID.String()}}),
+				func(i *types.MessageInfo) { i.SenderAlt = alicePN; i.AddressingMode = types.AddressingModeLID }),
+			want: func() bridge.Inbound { in := lidInGroup("hello"); in.MentionsMe = true; return in }(),
+		},
+		{
+			name: "group sender by LID via the LID store",
+			evt:  msgEvent(group, aliceLI, text("chatter")),
+			lids: map[types.JID]types.JID{aliceLI: alicePN},
+			want: lidInGroup("chatter"),
 		},
 		{name: "LID sender unknown", evt: msgEvent(aliceLI, aliceLI, text("hi")), want: lidUnknown},
 		{
@@ -227,7 +244,15 @@ func TestInbound(t *testing.T) {
 		{
 			name: "self chat by LID",
 			evt:  msgEvent(botLID, device(botLID, 0), text("/status"), fromMe),
-			want: bridge.Inbound{ChatID: botLID.String(), SenderID: botLID.String(), SenderPhone: "+15550001111", PushName: "Alice",
+			want: bridge.Inbound{ChatID: botPN.String(), SenderID: botPN.String(), SenderPhone: "+15550001111", PushName: "Alice",
+				Text: "/status", FromSelf: true, SelfChat: true, MessageID: "M1", Time: t0},
+		},
+		{
+			name: "self chat by LID, written on the phone",
+			evt: msgEvent(botLID, device(botPN, 0), text("/status"), fromMe, func(i *types.MessageInfo) {
+				i.RecipientAlt = botPN
+			}),
+			want: bridge.Inbound{ChatID: botPN.String(), SenderID: botPN.String(), SenderPhone: "+15550001111", PushName: "Alice",
 				Text: "/status", FromSelf: true, SelfChat: true, MessageID: "M1", Time: t0},
 		},
 		{name: "own message elsewhere", evt: msgEvent(alicePN, device(botPN, 0), text("see you"), fromMe), reason: ignoreOwnElsewhere},
@@ -240,7 +265,7 @@ func TestInbound(t *testing.T) {
 				i.SenderAlt = alicePN
 				i.AddressingMode = types.AddressingModeLID
 			}),
-			want: lidDM,
+			want: aliceDM("hi"),
 		},
 		{name: "own broadcast list message", evt: msgEvent(list, device(botPN, 0), text("to all"), asWhatsmeow, fromMe), reason: ignoreOwnElsewhere},
 		{name: "broadcast list without a sender", evt: msgEvent(list, types.EmptyJID, text("to all"), asWhatsmeow), reason: ignoreBroadcastList},
@@ -260,7 +285,7 @@ func TestInbound(t *testing.T) {
 		{
 			name: "delete for everyone without the edit attribute",
 			evt:  msgEvent(aliceLI, aliceLI, revoke("M0"), func(i *types.MessageInfo) { i.SenderAlt = alicePN }),
-			want: func() bridge.Inbound { in := lidDM; in.Text, in.Revokes = "", "M0"; return in }(),
+			want: func() bridge.Inbound { in := aliceDM(""); in.Revokes = "M0"; return in }(),
 		},
 		{
 			name: "a group admin deletes someone's message",
@@ -322,7 +347,10 @@ func TestInbound(t *testing.T) {
 				f.lids = tt.lids
 			}
 			a, _, _ := testAdapter(t, f, Options{})
-			got, reason := a.inbound(tt.evt)
+			got, reason, err := a.inbound(tt.evt)
+			if err != nil {
+				t.Fatalf("inbound() error = %v", err)
+			}
 			if reason != tt.reason {
 				t.Fatalf("inbound() reason = %q; want %q", reason, tt.reason)
 			}
@@ -341,10 +369,10 @@ func TestInbound(t *testing.T) {
 func TestInboundSelfChatModeOff(t *testing.T) {
 	a, _, _ := testAdapter(t, newFake(), Options{IgnoreSelfChat: true})
 	fromMe := func(i *types.MessageInfo) { i.IsFromMe = true }
-	if _, reason := a.inbound(msgEvent(botPN, device(botPN, 0), text("/status"), fromMe)); reason != ignoreSelfChat {
+	if _, reason, _ := a.inbound(msgEvent(botPN, device(botPN, 0), text("/status"), fromMe)); reason != ignoreSelfChat {
 		t.Errorf("self-chat message with selfChatMode off: reason %q; want %q", reason, ignoreSelfChat)
 	}
-	if got, reason := a.inbound(msgEvent(alicePN, alicePN, text("hi"))); reason != "" || got.Text != "hi" {
+	if got, reason, _ := a.inbound(msgEvent(alicePN, alicePN, text("hi"))); reason != "" || got.Text != "hi" {
 		t.Errorf("a DM with selfChatMode off: %q, reason %q; want it passed on", got.Text, reason)
 	}
 }
@@ -354,29 +382,47 @@ func TestInboundSelfChatModeOff(t *testing.T) {
 func TestInboundReplyToSentMessage(t *testing.T) {
 	a, _, _ := testAdapter(t, newFake(), Options{})
 	// The quote names the bot's phone JID in a DM this time.
-	in, reason := a.inbound(msgEvent(alicePN, alicePN, extText("thanks", &waE2E.ContextInfo{
+	in, reason, _ := a.inbound(msgEvent(alicePN, alicePN, extText("thanks", &waE2E.ContextInfo{
 		StanzaID: proto.String("3EB0A1"), Participant: proto.String(botPN.String()), QuotedMessage: text("an answer")})))
 	if reason != "" || !in.RepliesToMe || in.QuotedText != "an answer" || in.QuotedID != "3EB0A1" {
 		t.Errorf("inbound() = %+v, %q; want a reply to the bot quoting %q", in, reason, "an answer")
 	}
 	// Quoting someone else in a group is not a reply to the bot.
-	in, _ = a.inbound(msgEvent(group, alicePN, extText("thanks", &waE2E.ContextInfo{
+	in, _, _ = a.inbound(msgEvent(group, alicePN, extText("thanks", &waE2E.ContextInfo{
 		StanzaID: proto.String("3EB0A2"), Participant: proto.String(alicePN.String())})))
 	if in.RepliesToMe || in.QuotedID != "3EB0A2" {
 		t.Errorf("inbound() of a quote of Alice = %+v; want not a reply to the bot, with the quoted id", in)
 	}
 }
 
+// A LID store that cannot be read is no reason to drop a message, nor to
+// take it under the wrong chat: it is left unacknowledged, so WhatsApp
+// delivers it again, and then it is taken under the person's number.
 func TestInboundLIDStoreError(t *testing.T) {
 	f := newFake()
 	f.lidErr = errors.New("database is locked")
+	f.lids[aliceLI] = alicePN
 	a, _, logs := testAdapter(t, f, Options{})
-	in, reason := a.inbound(msgEvent(aliceLI, aliceLI, text("hi")))
-	if reason != "" || in.SenderPhone != "" {
-		t.Fatalf("inbound() = %+v, %q; want the message without a phone number", in, reason)
+	h := &fakeHandler{}
+	a.SetHandler(h)
+	evt := msgEvent(aliceLI, aliceLI, text("hi"))
+	if f.deliver(evt) {
+		t.Fatal("the message was acknowledged though its sender could not be looked up")
 	}
-	if !strings.Contains(logs.String(), "database is locked") {
-		t.Errorf("log does not mention the LID store error:\n%s", logs)
+	if len(h.ins) != 0 {
+		t.Errorf("the bridge was handed %+v; want nothing until the sender is known", h.ins)
+	}
+	if !strings.Contains(logs.String(), "database is locked") || !strings.Contains(logs.String(), "deliver it again") {
+		t.Errorf("log does not say what went wrong and what happens next:\n%s", logs)
+	}
+	f.mu.Lock()
+	f.lidErr = nil
+	f.mu.Unlock()
+	if !f.deliver(evt) {
+		t.Fatal("the redelivered message was not acknowledged")
+	}
+	if diff := cmp.Diff([]bridge.Inbound{aliceDM("hi")}, h.ins); diff != "" {
+		t.Errorf("handled (-want +got):\n%s", diff)
 	}
 }
 

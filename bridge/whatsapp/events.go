@@ -93,14 +93,24 @@ func (a *Adapter) handleEvent(rawEvt any) bool {
 }
 
 // handleMessage passes a message to the handler and reports whether it was
-// handled: only then may whatsmeow acknowledge it.
+// handled: only then may whatsmeow acknowledge it. A message whose sender
+// could not be looked up, or whose chat could not be moved to its key, is
+// left unacknowledged too, so WhatsApp delivers it again.
 func (a *Adapter) handleMessage(evt *events.Message) bool {
 	evt = unwrapped(evt)
-	in, reason := a.inbound(evt)
+	in, reason, err := a.inbound(evt)
+	if err != nil {
+		a.log.Warn("whatsapp: message not taken; WhatsApp will deliver it again", "id", evt.Info.ID, "err", err)
+		return false
+	}
 	a.remember(evt, in, reason)
 	if reason != "" {
 		a.log.Debug("whatsapp: ignored message", "id", evt.Info.ID, "chat", evt.Info.Chat.String(), "reason", reason)
 		return true
+	}
+	if err := a.moveLearned(evt, in); err != nil {
+		a.log.Warn("whatsapp: message not taken; WhatsApp will deliver it again", "id", in.MessageID, "err", err)
+		return false
 	}
 	a.mu.Lock()
 	h := a.handler
@@ -116,6 +126,20 @@ func (a *Adapter) handleMessage(evt *events.Message) bool {
 	return true
 }
 
+// moveLearned moves what is stored under the LIDs a message names to the
+// phone numbers it shows for them: its DM chat's and its sender's.
+func (a *Adapter) moveLearned(evt *events.Message, in bridge.Inbound) error {
+	if key, err := types.ParseJID(in.ChatID); err == nil {
+		if err := a.moveToKey(a.ctx, wireChat(evt), key); err != nil {
+			return err
+		}
+	}
+	if d := digits(in.SenderPhone); d != "" {
+		return a.moveToKey(a.ctx, evt.Info.Sender.ToNonAD(), types.NewJID(d, types.DefaultUserServer))
+	}
+	return nil
+}
+
 // Bounds on what the adapter remembers of inbound messages, so that its
 // memory stays small whatever strangers send.
 const (
@@ -124,28 +148,32 @@ const (
 	timerMemory  = 4096 // chats whose disappearing-message timer is known
 )
 
-// remember keeps what replies need: the message to quote, as a short
-// snippet, and the chat's disappearing-message timer. A group message not
-// addressed to the bot (no mention, no reply to it) will not be answered,
-// so nothing of it is kept.
+// remember keeps what replies need: the address the chat wrote from, the
+// message to quote, as a short snippet, and the chat's
+// disappearing-message timer. A group message not addressed to the bot
+// (no mention, no reply to it) will not be answered, so nothing of it is
+// kept.
 func (a *Adapter) remember(evt *events.Message, in bridge.Inbound, reason string) {
 	evt = unwrapped(evt)
 	if evt == nil || evt.Message == nil {
 		return
 	}
-	chat := evt.Info.Chat.ToNonAD().String()
-	if reason == "" {
-		chat = in.ChatID // a broadcast list's message is answered in a DM
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	if pm := evt.Message.GetProtocolMessage(); pm != nil && pm.GetType() == waE2E.ProtocolMessage_EPHEMERAL_SETTING {
+		chat := a.timerChat(evt)
+		a.mu.Lock()
 		a.setTimer(chat, pm.GetEphemeralExpiration())
+		a.mu.Unlock()
 		return
 	}
 	if reason != "" {
 		return
 	}
+	chat := in.ChatID
+	if key, err := types.ParseJID(chat); err == nil {
+		a.noteAddress(key, wireChat(evt))
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if in.Revokes != "" {
 		// Deleted for everyone: the bot must not quote it back.
 		a.msgs.del(in.Revokes)
@@ -161,6 +189,22 @@ func (a *Adapter) remember(evt *events.Message, in bridge.Inbound, reason string
 	// The quote shows the message as its sender wrote it (with the
 	// mention the bridge does not see).
 	a.msgs.put(in.MessageID, quoteRef{chat: chat, sender: evt.Info.Sender.ToNonAD(), text: snippet(c.text, quoteSnippet)})
+}
+
+// timerChat is the key of the chat a disappearing-timer change is for.
+// The timer only shapes replies, so a number that cannot be looked up
+// leaves it keyed by the address.
+func (a *Adapter) timerChat(evt *events.Message) string {
+	wire := wireChat(evt)
+	alt := evt.Info.SenderAlt
+	if evt.Info.IsFromMe {
+		alt = evt.Info.RecipientAlt
+	}
+	key, err := a.person(wire, alt)
+	if err != nil {
+		a.log.Debug("whatsapp: disappearing timer kept under the chat's address", "err", err)
+	}
+	return key.String()
 }
 
 // setTimer records a chat's disappearing-message timer; a.mu held.
@@ -211,10 +255,21 @@ func (a *Adapter) handleCallOffer(evt *events.CallOffer) {
 	if err := a.cli.RejectCall(a.ctx, caller, evt.CallID); err != nil {
 		a.log.Warn("whatsapp: reject a call", "call", evt.CallID, "err", redactErr(err))
 	}
+	// WhatsApp does not offer a call again, so a number that cannot be
+	// looked up leaves the caller named by their LID (and, without a
+	// number, most likely untold).
+	key, err := a.person(caller, alt)
+	if err != nil {
+		a.log.Warn("whatsapp: a caller's number could not be looked up", "call", evt.CallID, "err", err)
+	}
+	a.noteAddress(key, caller)
+	if err := a.moveToKey(a.ctx, caller, key); err != nil {
+		a.log.Warn("whatsapp: a caller's chat stays under their LID for now", "call", evt.CallID, "err", err)
+	}
 	in := bridge.Inbound{
-		ChatID:      caller.String(),
-		SenderID:    caller.String(),
-		SenderPhone: a.senderPhone(caller, alt, pn, lid),
+		ChatID:      key.String(),
+		SenderID:    key.String(),
+		SenderPhone: phoneOf(key),
 		Media:       "call",
 		MessageID:   evt.CallID,
 		Time:        evt.Timestamp,
@@ -237,7 +292,7 @@ func (a *Adapter) handleConnected() {
 	pn, _, _ := a.cli.Identity()
 	now := a.now()
 	a.mu.Lock()
-	a.failures = 0
+	a.failures, a.offline = 0, 0
 	a.outdatedTried = false
 	a.presence = ""
 	a.mu.Unlock()
@@ -320,9 +375,7 @@ func (a *Adapter) handleClientOutdated() {
 			a.stop(StopClientOutdated, time.Time{}, true)
 			return
 		}
-		if err := a.cli.Connect(); err != nil && !errors.Is(err, whatsmeow.ErrAlreadyConnected) {
-			a.connectFailed("reconnect after a version update: " + err.Error())
-		}
+		a.reconnect(ctx, "reconnect after a version update: ")
 	})
 }
 
@@ -389,10 +442,22 @@ func (a *Adapter) reconnectAfter(d time.Duration) {
 		if err != nil {
 			return
 		}
-		if err := a.cli.Connect(); err != nil && !errors.Is(err, whatsmeow.ErrAlreadyConnected) {
-			a.connectFailed("reconnect: " + err.Error())
-		}
+		a.reconnect(ctx, "reconnect: ")
 	})
+}
+
+// reconnect connects again; a failure is retried later, forever while the
+// network is in the way, else up to maxConnectFailures times.
+func (a *Adapter) reconnect(ctx context.Context, what string) {
+	err := a.connect(ctx)
+	var u *UnreachableError
+	switch {
+	case err == nil, errors.Is(err, whatsmeow.ErrAlreadyConnected), ctx.Err() != nil:
+	case errors.As(err, &u):
+		a.unreachableRetry(u, true)
+	default:
+		a.connectFailed(what + err.Error())
+	}
 }
 
 // stop records why the adapter stopped; a permanent stop closes Done.

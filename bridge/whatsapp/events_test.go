@@ -341,11 +341,11 @@ func TestMediaGoesToTheBridge(t *testing.T) {
 func TestConnectAndClose(t *testing.T) {
 	f := newFake()
 	a, _, _ := testAdapter(t, f, Options{TypingRefresh: time.Millisecond})
-	if err := a.Connect(); err != nil || f.connects != 1 {
+	if err := a.Connect(t.Context()); err != nil || f.connects != 1 {
 		t.Fatalf("Connect() = %v with %d connects; want one", err, f.connects)
 	}
 	f.connectErr = errors.New("dial tcp: no route to host")
-	if err := a.Connect(); err == nil || !strings.Contains(err.Error(), "connect to WhatsApp: dial tcp") {
+	if err := a.Connect(t.Context()); err == nil || !strings.Contains(err.Error(), "connect to WhatsApp: dial tcp") {
 		t.Errorf("Connect() error = %v; want it wrapped", err)
 	}
 	if err := a.Typing(t.Context(), alicePN.String(), true); err != nil {

@@ -69,8 +69,16 @@ type fakeClient struct {
 	connects, disconnects int
 	connectErr            error
 	onConnect             func()
+	// dialHook, if set, is each connection attempt's network part: it may
+	// block until its context ends, as a dial to an unanswering server
+	// does.
+	dialHook func(ctx context.Context) error
+	connCtxs []context.Context // the context of each attempt
 
-	sendErrs  []error // returned by successive SendMessage calls, then nil
+	sendErrs []error // returned by successive SendMessage calls, then nil
+	// sendHook, if set, decides each SendMessage's error after sendErrs
+	// are used up: WhatsApp's side of a send.
+	sendHook  func(to types.JID, id types.MessageID) error
 	sent      []sentMessage
 	nextID    int
 	presences []types.Presence
@@ -94,13 +102,19 @@ func newFake() *fakeClient {
 		handlers: map[uint32]whatsmeow.EventHandlerWithSuccessStatus{}}
 }
 
-func (f *fakeClient) Connect() error {
+func (f *fakeClient) ConnectContext(ctx context.Context) error {
 	f.mu.Lock()
 	f.connects++
-	hook := f.onConnect
+	f.connCtxs = append(f.connCtxs, ctx)
+	hook, dial := f.onConnect, f.dialHook
 	f.mu.Unlock()
 	if hook != nil {
 		hook()
+	}
+	if dial != nil {
+		if err := dial(ctx); err != nil {
+			return err
+		}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -170,6 +184,10 @@ func (f *fakeClient) SendMessage(ctx context.Context, to types.JID, message *waE
 		err := f.sendErrs[0]
 		f.sendErrs = f.sendErrs[1:]
 		if err != nil {
+			return whatsmeow.SendResponse{}, err
+		}
+	} else if f.sendHook != nil {
+		if err := f.sendHook(to, id); err != nil {
 			return whatsmeow.SendResponse{}, err
 		}
 	}

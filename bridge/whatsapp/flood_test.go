@@ -44,12 +44,22 @@ func liveBot(t *testing.T, f *fakeClient, whatsapp string) (*bridge.Bridge, *sto
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	b := wireBot(t, f, cfg, st, Options{})
+	return b, st, lm
+}
+
+// wireBot wires the adapter over f to a real bridge, history and agent on
+// cfg and st, starts the bridge and connects, as `waclaw run` does; the
+// logs are discarded.
+func wireBot(t *testing.T, f *fakeClient, cfg *config.Config, st *store.Store, opts Options) *bridge.Bridge {
+	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
 	ag, err := agent.New(cfg, agent.Options{Logger: quiet, Usage: st})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, _, _ := testAdapter(t, f, Options{Logger: quiet, RejectCalls: cfg.WhatsApp.RejectCalls})
+	opts.Logger, opts.RejectCalls = quiet, cfg.WhatsApp.RejectCalls
+	a, _, _ := testAdapter(t, f, opts)
 	b := bridge.New(cfg, st, compaction.New(cfg, st, ag, quiet), ag, a, bridge.Options{
 		Logger: quiet,
 		Owner:  func() []string { return OwnerChats(phoneOf(f.pn), cfg.WhatsApp.Admins, cfg.WhatsApp.SelfChatMode) },
@@ -60,7 +70,7 @@ func liveBot(t *testing.T, f *fakeClient, whatsapp string) (*bridge.Bridge, *sto
 	}
 	t.Cleanup(func() { b.Shutdown(context.Background()) })
 	f.deliver(&events.Connected{})
-	return b, st, lm
+	return b
 }
 
 // floodOfStrangers delivers 10,000 messages from 1,000 numbers, ten

@@ -70,7 +70,7 @@ func FuzzInbound(f *testing.F) {
 				VideoMessage: &waE2E.VideoMessage{Caption: proto.String(body), ContextInfo: ci}}}}
 		}
 		evt := msgEvent(chat, sender, msg, func(i *types.MessageInfo) { i.IsFromMe = fromMe })
-		in, reason := a.inbound(evt)
+		in, reason, _ := a.inbound(evt)
 		if reason != "" {
 			return
 		}
@@ -85,7 +85,7 @@ func FuzzInbound(f *testing.F) {
 		}
 		// The raw, not yet unwrapped form converts the same.
 		raw := &events.Message{Info: evt.Info, RawMessage: msg}
-		if in2, reason2 := a.inbound(raw); reason2 != "" || in2.Text != in.Text {
+		if in2, reason2, _ := a.inbound(raw); reason2 != "" || in2.Text != in.Text {
 			t.Errorf("raw event: %q, %q; unwrapped: %q", in2.Text, reason2, in.Text)
 		}
 	})

@@ -153,7 +153,7 @@ func TestNoNumbersInLogs(t *testing.T) {
 	// The lines are still there, naming people by hashes.
 	for _, want := range []string{
 		"whatsapp: connected", "account=" + bridge.HashID("+15550001111"),
-		"look up the LIDs of allowed numbers", "look up the phone number of a LID", "lid=" + bridge.HashID(aliceLI.String()),
+		"look up the LIDs of allowed numbers", "message not taken", "look up the phone number of LID " + bridge.HashID(aliceLI.String()),
 		"message not recorded", "reject a call", "connection failed",
 		"Error decrypting message", "jid#" + bridge.HashID(aliceLI.String()), "jid#" + bridge.HashID(group.String()),
 		"Failed to handle retry receipt", "num#" + bridge.HashID("+88882223333"),

@@ -56,7 +56,15 @@ func (a *Adapter) Pair(ctx context.Context, out io.Writer, opts PairOptions) (st
 		if err != nil {
 			return "", fmt.Errorf("start pairing: %w", err)
 		}
-		if err := a.cli.Connect(); err != nil {
+		fmt.Fprintln(out, "Connecting to WhatsApp...")
+		if err := a.connect(ctx); err != nil {
+			var u *UnreachableError
+			switch {
+			case ctx.Err() != nil:
+				return "", fmt.Errorf("pairing cancelled: %w", err)
+			case errors.As(err, &u):
+				return "", fmt.Errorf("%w; then run `waclaw pair` again", u)
+			}
 			return "", fmt.Errorf("connect to WhatsApp to pair: %w", err)
 		}
 		err = a.pairLoop(ctx, out, qrs, phone, opts.QRPNG)

@@ -89,6 +89,7 @@ func (a *Adapter) Typing(ctx context.Context, chatID string, on bool) error {
 	if err != nil {
 		return fmt.Errorf("typing: %w", err)
 	}
+	to = a.address(to)
 	a.typingMu.Lock()
 	defer a.typingMu.Unlock()
 	a.mu.Lock()

@@ -24,7 +24,7 @@ func TestOpenUnlinked(t *testing.T) {
 		t.Fatalf("Open: %v", err)
 	}
 	defer a.Close()
-	if err := a.Connect(); !errors.Is(err, ErrNotLinked) {
+	if err := a.Connect(t.Context()); !errors.Is(err, ErrNotLinked) {
 		t.Errorf("Connect() on a new database = %v; want ErrNotLinked (and no connection attempt)", err)
 	}
 	if got := a.State().Describe(t0); got != "not linked: run `waclaw pair`" {

@@ -41,6 +41,7 @@ func runBot(ctx context.Context, e *env, qrPNG string) error {
 		IgnoreSelfChat: !a.cfg.WhatsApp.SelfChatMode,
 		TextChunkLimit: a.cfg.WhatsApp.TextChunkLimit,
 		RejectCalls:    a.cfg.WhatsApp.RejectCalls,
+		Chats:          a.store,
 		OnConnected: func(at time.Time) {
 			if err := a.store.SetLastConnected(ctx, at); err != nil {
 				slog.Warn("record the connection time", "err", err)
@@ -58,19 +59,22 @@ func runBot(ctx context.Context, e *env, qrPNG string) error {
 		},
 	})
 	wa.SetHandler(b)
+	// Before anything is answered: a chat an older waclaw kept under a
+	// LID goes on under the person's number. What cannot be moved now is
+	// moved when their next message arrives.
+	if err := wa.MoveStoredChats(ctx); err != nil {
+		slog.Warn("move chats stored under LIDs to their numbers; trying again as messages arrive", "err", err)
+	}
 
-	if err := wa.Connect(); errors.Is(err, whatsapp.ErrNotLinked) {
-		if !whatsapp.IsTerminal(e.stdout) {
-			return errPairNeedsPerson
-		}
-		fmt.Fprintln(e.stdout, "No WhatsApp account is linked yet: link one now.")
-		if _, err := wa.Pair(ctx, e.stdout, whatsapp.PairOptions{QRPNG: qrPNG}); err != nil {
-			return err
-		}
-	} else if err != nil {
+	if err := connect(ctx, e, wa, qrPNG); err != nil {
 		return err
 	}
-	if err := b.Start(ctx); err != nil {
+	if ctx.Err() != nil {
+		return nil // stopped while connecting: nothing to drain yet
+	}
+	// Stopped meanwhile, Start's error is the stop's: what it did not get
+	// to stays pending for the next start.
+	if err := b.Start(ctx); err != nil && ctx.Err() == nil {
 		return err
 	}
 	// Local models are warmed in the background: the first message never
@@ -99,6 +103,35 @@ func runBot(ctx context.Context, e *env, qrPNG string) error {
 		slog.Warn("shutdown", "err", err)
 	}
 	return stopped
+}
+
+// connect connects the bot to WhatsApp, pairing first when no account is
+// linked and a person is at the terminal. When WhatsApp cannot be reached
+// it says so and keeps trying in the background: the bot starts anyway,
+// and replies wait for the connection. Ctrl-C ends the wait at once.
+func connect(ctx context.Context, e *env, wa *whatsapp.Adapter, qrPNG string) error {
+	if wa.State().LinkedNumber == "" {
+		if !whatsapp.IsTerminal(e.stdout) {
+			return errPairNeedsPerson
+		}
+		fmt.Fprintln(e.stdout, "No WhatsApp account is linked yet: link one now.")
+		_, err := wa.Pair(ctx, e.stdout, whatsapp.PairOptions{QRPNG: qrPNG})
+		return err
+	}
+	fmt.Fprintln(e.stdout, "Connecting to WhatsApp...")
+	err := wa.Connect(ctx)
+	var u *whatsapp.UnreachableError
+	switch {
+	case ctx.Err() != nil:
+		return nil
+	case errors.As(err, &u):
+		fmt.Fprintf(e.stdout, "%v; waclaw keeps trying (at least once a minute) and answers once it is through. Ctrl-C stops it.\n", u)
+		wa.KeepConnecting(u)
+		return nil
+	case errors.Is(err, whatsapp.ErrNotLinked):
+		return errPairNeedsPerson
+	}
+	return err
 }
 
 // pairCommand links a WhatsApp account without starting the bot.
@@ -134,7 +167,7 @@ func runLogout(ctx context.Context, e *env) error {
 		return err
 	}
 	defer st.Close()
-	number, err := whatsapp.Logout(ctx, st.DB(), slog.Default())
+	number, err := whatsapp.Logout(ctx, st.DB(), slog.Default(), e.stdout)
 	if errors.Is(err, whatsapp.ErrNotLinked) {
 		fmt.Fprintln(e.stdout, "No WhatsApp account is linked: nothing to do.")
 		return nil
