@@ -6,10 +6,13 @@ import (
 	"log/slog"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/socket"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 
@@ -18,6 +21,7 @@ import (
 	"waclaw/bridge"
 	"waclaw/compaction"
 	"waclaw/config"
+	"waclaw/config/clock"
 	"waclaw/store"
 )
 
@@ -26,7 +30,7 @@ import (
 
 // liveBot wires the adapter over a fake client to a real bridge, store,
 // history and agent (against a fake model server), as `waclaw run` does.
-func liveBot(t *testing.T, f *fakeClient, whatsapp string) (*bridge.Bridge, *store.Store, *agenttest.Server) {
+func liveBot(t *testing.T, f *fakeClient, whatsapp string, bo ...bridge.Options) (*bridge.Bridge, *store.Store, *agenttest.Server) {
 	t.Helper()
 	lm := agenttest.New(t, agenttest.LMStudio, "m")
 	lm.SetDefault(agenttest.Reply{Text: "hello from the model"})
@@ -44,14 +48,18 @@ func liveBot(t *testing.T, f *fakeClient, whatsapp string) (*bridge.Bridge, *sto
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	b := wireBot(t, f, cfg, st, Options{})
+	var opts bridge.Options
+	if len(bo) > 0 {
+		opts = bo[0]
+	}
+	b := wireBot(t, f, cfg, st, Options{}, opts)
 	return b, st, lm
 }
 
 // wireBot wires the adapter over f to a real bridge, history and agent on
 // cfg and st, starts the bridge and connects, as `waclaw run` does; the
 // logs are discarded.
-func wireBot(t *testing.T, f *fakeClient, cfg *config.Config, st *store.Store, opts Options) *bridge.Bridge {
+func wireBot(t *testing.T, f *fakeClient, cfg *config.Config, st *store.Store, opts Options, bo bridge.Options) *bridge.Bridge {
 	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
 	ag, err := agent.New(cfg, agent.Options{Logger: quiet, Usage: st})
@@ -60,10 +68,9 @@ func wireBot(t *testing.T, f *fakeClient, cfg *config.Config, st *store.Store, o
 	}
 	opts.Logger, opts.RejectCalls = quiet, cfg.WhatsApp.RejectCalls
 	a, _, _ := testAdapter(t, f, opts)
-	b := bridge.New(cfg, st, compaction.New(cfg, st, ag, quiet), ag, a, bridge.Options{
-		Logger: quiet,
-		Owner:  func() []string { return OwnerChats(phoneOf(f.pn), cfg.WhatsApp.Admins, cfg.WhatsApp.SelfChatMode) },
-	})
+	bo.Logger = quiet
+	bo.Owner = func() []string { return OwnerChats(phoneOf(f.pn), cfg.WhatsApp.Admins, cfg.WhatsApp.SelfChatMode) }
+	b := bridge.New(cfg, st, compaction.New(cfg, st, ag, quiet), ag, a, bo)
 	a.SetHandler(b)
 	if err := b.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -217,4 +224,51 @@ func TestStrangerFloodOnABotNumber(t *testing.T) {
 	}
 	t.Logf("bot number: 10,000 stranger messages in %s; %d codes, %d strangers told, %d inbox rows",
 		elapsed.Round(time.Millisecond), codes, len(perChat)-1, rows)
+}
+
+// WhatsApp drops the connection for 30 s while a reply goes out (a socket
+// closed mid-send, then "not connected" while whatsmeow reconnects): the
+// reply arrives once the connection is back, once, under the id it was
+// recorded with, and the row ends done.
+func TestReplyAfterAConnectionDrop(t *testing.T) {
+	f := newFake()
+	clk := clock.NewManual(time.Now())
+	start := clk.Now()
+	var tries []types.MessageID
+	delivered := 0
+	f.sendHook = func(to types.JID, id types.MessageID) error {
+		tries = append(tries, id)
+		switch {
+		case clk.Now().Before(start.Add(2 * time.Second)):
+			return fmt.Errorf("failed to send frame: %w", socket.ErrSocketClosed)
+		case clk.Now().Before(start.Add(30 * time.Second)):
+			return whatsmeow.ErrNotConnected
+		}
+		delivered++
+		return nil
+	}
+	b, st, _ := liveBot(t, f, `{ allowFrom: ["+15552223333"] }`, bridge.Options{Now: clk.Now, Sleep: clk.Sleep})
+	in := msgEvent(alicePN, alicePN, text("hello"), func(mi *types.MessageInfo) { mi.ID, mi.Timestamp = "ASK1", clk.Now() })
+	if !f.deliver(in) {
+		t.Fatal("the message was not acknowledged")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := b.Idle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(tries) < 3 || slices.ContainsFunc(tries, func(id types.MessageID) bool { return id != tries[0] }) || delivered != 1 {
+		t.Errorf("send attempts under %v, %d delivered; want several, all under one id, delivered once", tries, delivered)
+	}
+	var state string
+	st.DB().QueryRow(`SELECT state FROM inbox WHERE msg_id = 'ASK1'`).Scan(&state)
+	if state != string(store.InboxDone) {
+		t.Errorf("the message ended %q; want done", state)
+	}
+	if waited := clk.Now().Sub(start); waited < 30*time.Second {
+		t.Errorf("the reply went out %s after the message; the connection was down for 30 s", waited)
+	}
+	t.Logf("%d tries over %s, all under %s", len(tries), clk.Now().Sub(start), tries[0])
 }

@@ -261,7 +261,7 @@ func TestOnePersonOneChat(t *testing.T) {
 	st := openStore(t)
 	olderBuildChat(t, st, aliceLI, "my name is Alice")
 	f := newFake()
-	b := wireBot(t, f, cfg, st, Options{Chats: st})
+	b := wireBot(t, f, cfg, st, Options{Chats: st}, bridge.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	ask := func(id, words string) {
