@@ -171,3 +171,64 @@ func TestBotNumberThroughChat(t *testing.T) {
 
 // codePattern finds a pairing code in a reply (bold in WhatsApp markup).
 var codePattern = regexp.MustCompile(`\*([A-Z2-9]{8})\*`)
+
+// After three days down, a friend's six messages arrive at once through
+// `waclaw chat --jsonl`: no answer, no rate-limit notice, one line saying
+// they were not answered.
+func TestBacklogThroughChat(t *testing.T) {
+	lm := agenttest.New(t, agenttest.LMStudio, "m")
+	cfg := ownNumberConfig(t, lm.URL, fmt.Sprintf(`{ allowFrom: [%q] }`, friendNumber))
+	var script []bridge.Inbound
+	for i := range 6 {
+		m := dmFrom(friendNumber, fmt.Sprintf("are you there? (%d)", i))
+		m.Time = time.Now().Add(-72 * time.Hour)
+		script = append(script, m)
+	}
+	got := jsonlRun(t, cfg, t.TempDir(), script...)
+	if r := got[friendNumber]; len(r) != 1 || !strings.Contains(r[0], "I was offline when you wrote") {
+		t.Errorf("the backlog got %q; want one line saying the messages were not answered", r)
+	}
+	if n := len(lm.Requests()); n != 0 {
+		t.Errorf("%d model requests for a three-day-old backlog; want none", n)
+	}
+}
+
+// Moving the built-in LM Studio to another machine takes one line, and a
+// key written in the file is used: `waclaw config check` says so.
+func TestConfigCheckBuiltinOverrides(t *testing.T) {
+	for _, tt := range []struct {
+		name, src string
+		want      []string
+		not       []string
+	}{
+		{"lmstudio moved", `{ models: { providers: { lmstudio: { baseUrl: "http://192.168.1.50:1234/v1" } } } }`,
+			[]string{"primary:", "lmstudio/minimax-m2.1-gs32", "http://192.168.1.50:1234/v1"}, []string{"has no \"api\"", "lists no models"}},
+		{"anthropic with its key in the file", `{ agents: { defaults: { model: { primary: "anthropic/claude-sonnet-4-5" } } },
+		  models: { providers: { anthropic: { apiKey: "sk-ant-test-key" } } } }`,
+			[]string{"primary:", "anthropic/claude-sonnet-4-5", "key set"}, []string{"ANTHROPIC_API_KEY is not set"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config.json5")
+			if err := os.WriteFile(path, []byte(tt.src), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var out, errOut strings.Builder
+			t.Setenv("ANTHROPIC_API_KEY", "")
+			err := run(context.Background(), []string{"config", "check", path}, strings.NewReader(""), &out, &errOut)
+			all := out.String() + errOut.String()
+			if err != nil {
+				t.Fatalf("config check: %v\n%s", err, all)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(all, w) {
+					t.Errorf("config check lacks %q:\n%s", w, all)
+				}
+			}
+			for _, w := range tt.not {
+				if strings.Contains(all, w) {
+					t.Errorf("config check says %q:\n%s", w, all)
+				}
+			}
+		})
+	}
+}
