@@ -471,8 +471,15 @@ func (s *Server) Close() {
 }
 
 // RefusedURL returns an http://127.0.0.1:PORT/v1 URL whose port refuses
-// connections: a port that was listened on, noted and closed.
+// connections.
 func RefusedURL(t testing.TB) string {
+	t.Helper()
+	return "http://" + RefusedAddr(t) + "/v1"
+}
+
+// RefusedAddr returns a 127.0.0.1:PORT address that refuses connections: a
+// port that was listened on, noted and closed.
+func RefusedAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -482,7 +489,7 @@ func RefusedURL(t testing.TB) string {
 	if err := l.Close(); err != nil {
 		t.Fatalf("failed to close listener: %v", err)
 	}
-	return "http://" + addr + "/v1"
+	return addr
 }
 
 // api names the model APIs a server can serve.

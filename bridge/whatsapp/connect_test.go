@@ -23,20 +23,9 @@ import (
 	"go.mau.fi/whatsmeow/types/events"
 	waLog "go.mau.fi/whatsmeow/util/log"
 
+	"waclaw/agent/agenttest"
 	"waclaw/store"
 )
-
-// refusedAddr is a local address nothing listens on.
-func refusedAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
 
 // realDialErr is the error a real dial gets, wrapped as whatsmeow wraps it.
 func realDialErr(t *testing.T, dial func() (net.Conn, error)) error {
@@ -75,7 +64,7 @@ func TestUnreachableWords(t *testing.T) {
 		err  error
 		why  string // "" for not the network's fault
 	}{
-		{"refused", realDialErr(t, func() (net.Conn, error) { return net.Dial("tcp", refusedAddr(t)) }), "the connection was refused"},
+		{"refused", realDialErr(t, func() (net.Conn, error) { return net.Dial("tcp", agenttest.RefusedAddr(t)) }), "the connection was refused"},
 		{"no DNS name", realDialErr(t, func() (net.Conn, error) { return net.Dial("tcp", "web.whatsapp.invalid:443") }), "its name could not be looked up"},
 		{"timeout", realDialErr(t, func() (net.Conn, error) {
 			return (&net.Dialer{Timeout: time.Nanosecond}).Dial("tcp", "192.0.2.1:443")
@@ -165,7 +154,7 @@ func proxyAnswering(t *testing.T, status int) string {
 // whatsmeow's own connection attempt, through a proxy that is not there,
 // has no name, or says no: the error says so in plain words.
 func TestConnectThroughProxyFails(t *testing.T) {
-	refused := refusedAddr(t)
+	refused := agenttest.RefusedAddr(t)
 	tests := []struct {
 		name, proxy, want string
 	}{
@@ -286,7 +275,7 @@ func TestDialAbandonedConnectionIsClosed(t *testing.T) {
 // offline for the night is back in the morning.
 func TestKeepConnecting(t *testing.T) {
 	f := newFake()
-	offline := realDialErr(t, func() (net.Conn, error) { return net.Dial("tcp", refusedAddr(t)) })
+	offline := realDialErr(t, func() (net.Conn, error) { return net.Dial("tcp", agenttest.RefusedAddr(t)) })
 	f.connectErr = offline
 	const back = 3 * maxConnectFailures // attempts before the network is back
 	f.onConnect = func() {

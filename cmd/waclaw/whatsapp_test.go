@@ -17,6 +17,7 @@ import (
 	"go.mau.fi/whatsmeow/proto/waAdv"
 	"go.mau.fi/whatsmeow/types"
 
+	"waclaw/agent/agenttest"
 	"waclaw/bridge/whatsapp"
 	"waclaw/store"
 )
@@ -305,7 +306,7 @@ func TestCtrlCWhileConnecting(t *testing.T) {
 // here and says to remove the device on the phone.
 func TestCannotReachWhatsApp(t *testing.T) {
 	cfg := seedConfig(t, "http://127.0.0.1:1/v1", "")
-	refused := "http://" + refusedListener(t)
+	refused := "http://" + agenttest.RefusedAddr(t)
 	reason := "cannot reach WhatsApp through the proxy " + strings.TrimPrefix(refused, "http://") +
 		" (the connection was refused): check the proxy setting (HTTPS_PROXY) and this machine's internet connection"
 
@@ -342,16 +343,4 @@ func TestCannotReachWhatsApp(t *testing.T) {
 			t.Error("the session here was not cleared")
 		}
 	})
-}
-
-// refusedListener is a local address nothing listens on.
-func refusedListener(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
 }
