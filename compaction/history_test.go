@@ -25,12 +25,25 @@ type env struct {
 // newEnv wires a History to a fake server of the given style over api.
 func newEnv(t testing.TB, style agenttest.Style, api config.API, extra string) *env {
 	t.Helper()
+	return newEnvOf(t, style, api, 8192, "maxHistoryTokens: 1000 "+extra)
+}
+
+// newEnvWindow is an LM Studio env whose model has a window of window
+// tokens, with compaction settings comp (the cap left at its default
+// unless comp sets it).
+func newEnvWindow(t testing.TB, window int, comp string) *env {
+	t.Helper()
+	return newEnvOf(t, agenttest.LMStudio, config.APIOpenAIResponses, window, strings.TrimPrefix(comp, ", "))
+}
+
+func newEnvOf(t testing.TB, style agenttest.Style, api config.API, window int, comp string) *env {
+	t.Helper()
 	srv := agenttest.New(t, style, "m")
 	src := fmt.Sprintf(`{
-	  agents: { defaults: { compaction: { maxHistoryTokens: 1000 %s } } },
+	  agents: { defaults: { compaction: { %s } } },
 	  models: { mode: "replace", providers: { local: { baseUrl: %q, api: %q, idleTimeout: "5s",
-	    models: [{ id: "m", contextWindow: 8192, maxTokens: 512 }] } } },
-	}`, extra, srv.URL, api)
+	    models: [{ id: "m", contextWindow: %d, maxTokens: 512 }] } } },
+	}`, comp, srv.URL, api, window)
 	cfg, err := config.Parse("t", []byte(src), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
