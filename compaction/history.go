@@ -37,6 +37,7 @@ type History struct {
 	agent Replier
 	log   *slog.Logger
 	calib calibration
+	bg    *background
 }
 
 // New returns the History of the chats in st.
@@ -44,16 +45,21 @@ func New(cfg *config.Config, st *store.Store, ag Replier, log *slog.Logger) *His
 	if log == nil {
 		log = slog.Default()
 	}
-	return &History{cfg: cfg, store: st, agent: ag, log: log}
+	return &History{cfg: cfg, store: st, agent: ag, log: log, bg: newBackground()}
 }
 
 // Turn is the result of one exchange.
 type Turn struct {
-	Reply     string
-	Outcome   *agent.Outcome
-	Model     *config.Model // the chat's model (the one asked first)
-	Compacted *Report       // set when this turn compacted the history
-	Truncated bool          // older turns were left out of the context
+	Reply   string
+	Outcome *agent.Outcome
+	Model   *config.Model // the chat's model (the one asked first)
+	// Compacted is set when this turn waited for a compaction: the model
+	// said the context was too long. Compactions after a turn run in the
+	// background and log their own report.
+	Compacted *Report
+	// Truncated is set when older turns were left out of the context of
+	// this request (while the history waits for its compaction).
+	Truncated bool
 	// ContextTokens is the estimated size of the request, in the chat
 	// model's tokens.
 	ContextTokens int
@@ -94,9 +100,14 @@ func (c *History) Model(sess store.Session) *config.Model {
 
 // Reply answers text in chat, with the chat's history as context, and
 // stores the exchange. A message whose answer is already stored (by a run
-// that stopped before sending it) gets that answer again, without a model. When the history no longer fits the budget it is
-// compacted first; when the model says the context is too long anyway, it
-// is compacted harder and the turn retried once.
+// that stopped before sending it) gets that answer again, without a model.
+// The context is the notes and every turn not yet compacted, so that it
+// only grows at its end between compactions; compaction runs after the
+// turn, in the background. When the history does not fit the budget (its
+// compaction is still running, or failed) the oldest turns are left out of
+// this request rather than waited for. When the model says the context is
+// too long anyway, the history is compacted harder now and the turn
+// retried once.
 func (c *History) Reply(ctx context.Context, chatID, text, platformMsgID string) (*Turn, error) {
 	sess, err := c.store.ActiveSession(ctx, chatID)
 	if err != nil {
@@ -111,7 +122,7 @@ func (c *History) Reply(ctx context.Context, chatID, text, platformMsgID string)
 		return turn, nil
 	}
 
-	plan, err := c.prepare(ctx, sess, m, text, 1, false, turn)
+	plan, err := c.prepare(ctx, sess, m, text, 1, turn)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +130,10 @@ func (c *History) Reply(ctx context.Context, chatID, text, platformMsgID string)
 	reply, out, err := c.agent.Reply(ctx, c.conversation(chatID, m, plan, text, true))
 	if errors.Is(err, agent.ErrContextOverflow) {
 		c.log.Warn("context overflow; compacting harder and retrying", "model", m.Ref(), "estimated", plan.estimate)
-		if plan, err = c.prepare(ctx, sess, m, text, 2, true, turn); err != nil {
+		if err := c.compactNow(ctx, sess, m, 2, turn); err != nil {
+			c.log.Warn("compact after an overflow", "err", err)
+		}
+		if plan, err = c.prepare(ctx, sess, m, text, 2, turn); err != nil {
 			return nil, err
 		}
 		plan.localOnly = sess.Privacy == store.PrivacyLocal
@@ -135,12 +149,11 @@ func (c *History) Reply(ctx context.Context, chatID, text, platformMsgID string)
 		return turn, err
 	}
 	if truncatedByServer && c.cfg.Agent.Compaction.Mode == "auto" {
-		// The server cut the context without saying so: compact now so the
-		// next turn fits. The reply already made is kept.
-		if _, err := c.prepare(ctx, sess, m, "", 2, true, turn); err != nil {
-			c.log.Warn("compact after silent truncation", "err", err)
-		}
+		// The server cut the context without saying so: compact hard so
+		// the next turn fits. The reply already made is kept.
+		c.schedule(chatID, 2)
 	}
+	c.afterTurn(ctx, sess)
 	return turn, nil
 }
 
@@ -152,7 +165,11 @@ func (c *History) Save(ctx context.Context, chatID, text, platformMsgID string, 
 	if err != nil {
 		return fmt.Errorf("load session: %w", err)
 	}
-	return c.saveTurn(ctx, sess.ID, text, platformMsgID, turn.Reply)
+	if err := c.saveTurn(ctx, sess.ID, text, platformMsgID, turn.Reply); err != nil {
+		return err
+	}
+	c.afterTurn(ctx, sess)
+	return nil
 }
 
 func (c *History) saveTurn(ctx context.Context, sessionID int64, text, platformMsgID, reply string) error {
@@ -165,20 +182,56 @@ func (c *History) saveTurn(ctx context.Context, sessionID int64, text, platformM
 }
 
 // Compact folds everything but the kept-recent tail of chat's history into
-// the notes now (/compact).
+// the notes now (/compact), after any compaction already running.
 func (c *History) Compact(ctx context.Context, chatID string) (Report, error) {
 	sess, err := c.store.ActiveSession(ctx, chatID)
 	if err != nil {
 		return Report{}, fmt.Errorf("load session: %w", err)
 	}
 	turn := &Turn{}
-	if _, err := c.prepare(ctx, sess, c.Model(sess), "", 1, true, turn); err != nil {
+	if err := c.compactNow(ctx, sess, c.Model(sess), 1, turn); err != nil {
 		return Report{}, err
 	}
 	if turn.Compacted == nil {
 		return Report{}, ErrNothingToCompact
 	}
 	return *turn.Compacted, nil
+}
+
+// compactNow compacts sess in the caller's time, after any compaction of
+// the chat already running, and reports it in turn.
+func (c *History) compactNow(ctx context.Context, sess store.Session, m *config.Model, shrink int, turn *Turn) error {
+	unlock, err := c.lock(ctx, sess.ChatID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	rep, err := c.compactLocked(ctx, sess, m, shrink)
+	turn.Compacted = rep
+	return err
+}
+
+// compactLocked summarises all but the newest 1/keepDen of the budget
+// (divided by shrink) into new notes; nil when nothing is older than that.
+// The chat's compaction lock is held, so the notes it starts from are the
+// latest.
+func (c *History) compactLocked(ctx context.Context, sess store.Session, m *config.Model, shrink int) (*Report, error) {
+	w, err := c.window(ctx, sess, m, "", shrink)
+	if err != nil {
+		return nil, err
+	}
+	keep := fitTail(w.tail, w.budget/keepDen, w.cost)
+	old := w.tail[:len(w.tail)-len(keep)]
+	if len(old) == 0 {
+		return nil, nil
+	}
+	notes, err := c.summarise(ctx, sess, m, w.notes, old, w.budget/4)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Messages: len(old), SummaryTokens: Estimate(notes)}
+	c.log.Info("compacted history", "session", sess.ID, "messages", len(old), "summary_tokens", rep.SummaryTokens)
+	return rep, nil
 }
 
 // plan is a turn's context, decided.
@@ -201,39 +254,22 @@ func (c *History) budget(m *config.Model, text string, shrink int) int {
 	return max(min(c.cfg.Agent.Compaction.MaxHistoryTokens, room)/shrink, 0)
 }
 
-// prepare decides the context: it loads the summary and the recent tail,
-// and if they do not fit the budget (or force is set) summarises all but
-// the newest half-budget of turns into new notes. If summarising fails, or
-// compaction is off, the oldest turns are left out of the context instead.
-func (c *History) prepare(ctx context.Context, sess store.Session, m *config.Model, text string, shrink int, force bool, turn *Turn) (plan, error) {
+// prepare decides the context without waiting for a model: the notes and
+// every turn not yet compacted when they fit the budget; else the newest
+// turns that fit, for this request only, and a compaction is queued.
+func (c *History) prepare(ctx context.Context, sess store.Session, m *config.Model, text string, shrink int, turn *Turn) (plan, error) {
 	w, err := c.window(ctx, sess, m, text, shrink)
 	if err != nil {
 		return plan{}, err
 	}
-	notes, tail, fits, budget, cost := w.notes, w.tail, w.fits, w.budget, w.cost
-	if len(fits) == len(tail) && !force {
-		return c.finish(notes, tail, text), nil
-	}
-
-	if c.cfg.Agent.Compaction.Mode == "auto" {
-		keep := fitTail(tail, budget/2, cost)
-		old := tail[:len(tail)-len(keep)]
-		if len(old) > 0 {
-			newNotes, err := c.summarise(ctx, sess, m, notes, old, budget/4)
-			if err == nil {
-				turn.Compacted = &Report{Messages: len(old), SummaryTokens: Estimate(newNotes)}
-				c.log.Info("compacted history", "session", sess.ID, "messages", len(old), "summary_tokens", turn.Compacted.SummaryTokens)
-				return c.finish(newNotes, keep, text), nil
-			}
-			c.log.Warn("summarising failed; leaving older turns out of the context", "session", sess.ID, "err", err)
+	if len(w.fits) < len(w.tail) {
+		// The messages left out stay in the database.
+		turn.Truncated = true
+		if c.cfg.Agent.Compaction.Mode == "auto" {
+			c.schedule(sess.ChatID, 1)
 		}
 	}
-	// Truncation: the newest turns that fit, the old notes if any. The
-	// messages left out stay in the database.
-	if len(fits) < len(tail) {
-		turn.Truncated = true
-	}
-	return c.finish(notes, fits, text), nil
+	return c.finish(w.notes, w.fits, text), nil
 }
 
 // window is a session's history as a turn would see it: the notes, the

@@ -51,25 +51,33 @@ func flatInput(r agenttest.Request) string {
 	return b.String()
 }
 
-// reuse is what a server's prefix cache could reuse over a chat's requests
-// (summarising requests left out: they go to their own slot).
+// reuse is what a server's prefix cache could reuse over a chat's chat
+// requests (summarising requests are counted, and left out: a server
+// serves them from another slot, and they do not disturb the chat's).
+//
+// A request's reusable prefix is the longest byte-identical prefix of its
+// flat input and of what the server held after the previous chat request:
+// that request's flat input followed by its answer as the next request
+// renders it ("[assistant]\n" + answer + "\n"). Its share is that prefix's
+// length over the request's flat input length. The first request is left
+// out (there is nothing before it). inputOnly is the same without the
+// answer: the prefix shared with the previous input alone.
 type reuse struct {
-	requests   int     // chat requests after the first
-	weighted   float64 // sum of common-prefix bytes / sum of input bytes
-	mean       float64 // mean over requests of common-prefix bytes / input bytes
-	summaries  int     // summarising requests
-	worstShare float64 // the lowest share of one request
+	requests  int // chat requests after the first
+	summaries int // summarising requests
+	// mean is the mean of the requests' shares; weighted is the sum of
+	// their reusable prefixes over the sum of their inputs.
+	mean, weighted                   float64
+	inputOnlyMean, inputOnlyWeighted float64
+	worst                            float64 // the lowest share of one request
 }
 
-// prefixReuse measures, for each chat request after the first, the share
-// of its flat input that is a byte-identical prefix of the previous chat
-// request's flat input.
-func prefixReuse(reqs []agenttest.Request) reuse {
-	var r reuse
-	r.worstShare = 1
-	var prev string
-	var common, total int
-	var sum float64
+// prefixReuse measures reuse over reqs; answer gives the answer to a chat
+// request.
+func prefixReuse(reqs []agenttest.Request, answer func(agenttest.Request) string) reuse {
+	r := reuse{worst: 1}
+	var held, prevInput string
+	var common, commonIn, total int
 	first := true
 	for _, q := range reqs {
 		if inputOf(q).summarise {
@@ -78,25 +86,35 @@ func prefixReuse(reqs []agenttest.Request) reuse {
 		}
 		cur := flatInput(q)
 		if !first {
-			n := 0
-			for n < len(cur) && n < len(prev) && cur[n] == prev[n] {
-				n++
-			}
-			common += n
-			total += len(cur)
-			share := float64(n) / float64(len(cur))
-			sum += share
-			r.worstShare = min(r.worstShare, share)
+			n, m := commonPrefix(cur, held), commonPrefix(cur, prevInput)
+			common, commonIn, total = common+n, commonIn+m, total+len(cur)
+			r.mean += float64(n) / float64(len(cur))
+			r.inputOnlyMean += float64(m) / float64(len(cur))
+			r.worst = min(r.worst, float64(n)/float64(len(cur)))
 			r.requests++
 		}
-		first, prev = false, cur
+		first, prevInput = false, cur
+		held = cur + "[assistant]\n" + answer(q) + "\n"
 	}
 	if r.requests > 0 {
+		r.mean /= float64(r.requests)
+		r.inputOnlyMean /= float64(r.requests)
 		r.weighted = float64(common) / float64(total)
-		r.mean = sum / float64(r.requests)
+		r.inputOnlyWeighted = float64(commonIn) / float64(total)
 	}
 	return r
 }
+
+func commonPrefix(a, b string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
+}
+
+// answerOf is the instant chat model's answer to a request of runChat.
+func answerOf(q agenttest.Request) string { return chatAnswer(q.LastInput()) }
 
 // chatText is the message of turn i in the measured runs.
 func chatText(i int) string {
@@ -114,8 +132,10 @@ func chatAnswer(text string) string {
 
 // runChat runs turns turns of one chat with maxHistoryTokens cap (0: the
 // default), an instant chat model and sum as the summariser, and returns
-// each turn's latency.
-func runChat(tb testing.TB, cap, turns int, sum func(string) agenttest.Reply) (*env, []time.Duration) {
+// each turn's latency. With settle, each turn waits for the compaction it
+// queued before the next (people type slower than a summariser writes);
+// without, the turns follow each other at once.
+func runChat(tb testing.TB, cap, turns int, settle bool, sum func(string) agenttest.Reply) (*env, []time.Duration) {
 	tb.Helper()
 	extra := ""
 	if cap > 0 {
@@ -132,8 +152,13 @@ func runChat(tb testing.TB, cap, turns int, sum func(string) agenttest.Reply) (*
 	lat := make([]time.Duration, turns)
 	for i := range turns {
 		start := time.Now()
-		e.turn(tb, "chat", i, chatText(i))
+		e.reply(tb, "chat", i, chatText(i))
 		lat[i] = time.Since(start)
+		if settle {
+			if err := e.c.Wait(context.Background()); err != nil {
+				tb.Fatal(err)
+			}
+		}
 	}
 	return e, lat
 }
@@ -161,11 +186,11 @@ func BenchmarkTurnLatency(b *testing.B) {
 		return r
 	}
 	for b.Loop() {
-		e, lat := runChat(b, 2000, 60, slow)
+		e, lat := runChat(b, 2000, 60, false, slow)
 		b.ReportMetric(float64(percentile(lat, 0.5).Milliseconds()), "p50-ms")
 		b.ReportMetric(float64(percentile(lat, 0.9).Milliseconds()), "p90-ms")
 		b.ReportMetric(float64(slices.Max(lat).Milliseconds()), "max-ms")
-		b.ReportMetric(float64(prefixReuse(e.srv.Requests()).summaries), "summaries")
+		b.ReportMetric(float64(prefixReuse(e.srv.Requests(), answerOf).summaries), "summaries")
 	}
 }
 
@@ -177,15 +202,41 @@ func BenchmarkPrefixReuse(b *testing.B) {
 	for _, cap := range []int{2000, 0} {
 		b.Run(fmt.Sprintf("cap=%d", cap), func(b *testing.B) {
 			for b.Loop() {
-				e, _ := runChat(b, cap, 100, factual)
-				r := prefixReuse(e.srv.Requests())
+				e, _ := runChat(b, cap, 100, true, factual)
+				r := prefixReuse(e.srv.Requests(), answerOf)
 				b.ReportMetric(float64(r.summaries), "summaries")
-				b.ReportMetric(100*r.weighted, "reuse-%")
-				b.ReportMetric(100*r.mean, "mean-reuse-%")
-				b.ReportMetric(100*r.worstShare, "worst-%")
+				b.ReportMetric(100*r.mean, "reuse-%")
+				b.ReportMetric(100*r.weighted, "weighted-reuse-%")
+				b.ReportMetric(100*r.inputOnlyMean, "input-only-reuse-%")
+				b.ReportMetric(100*r.inputOnlyWeighted, "input-only-weighted-%")
 			}
 		})
 	}
 }
 
-var _ = context.Background
+// A long chat is summarised rarely, and between summaries each request
+// starts with the previous one and its answer, so that a server's prefix
+// cache is reused (see prefixReuse for the measure).
+func TestFewSummariesAndPrefixReuse(t *testing.T) {
+	for _, tc := range []struct {
+		cap          int
+		maxSummaries int
+		minReuse     float64
+	}{
+		{cap: 2000, maxSummaries: 10, minReuse: 0.85},
+		{cap: 0, maxSummaries: 10, minReuse: 0.95}, // the default cap
+	} {
+		t.Run(fmt.Sprintf("cap=%d", tc.cap), func(t *testing.T) {
+			e, _ := runChat(t, tc.cap, 100, true, factual)
+			r := prefixReuse(e.srv.Requests(), answerOf)
+			t.Logf("100 turns: %d summaries; reuse %.1f%% (weighted %.1f%%), input-only %.1f%% (weighted %.1f%%), worst request %.1f%%",
+				r.summaries, 100*r.mean, 100*r.weighted, 100*r.inputOnlyMean, 100*r.inputOnlyWeighted, 100*r.worst)
+			if r.summaries > tc.maxSummaries || r.summaries == 0 && tc.cap > 0 {
+				t.Errorf("%d summaries; want 1 to %d", r.summaries, tc.maxSummaries)
+			}
+			if r.mean < tc.minReuse {
+				t.Errorf("prefix reuse %.1f%%; want at least %.0f%%", 100*r.mean, 100*tc.minReuse)
+			}
+		})
+	}
+}
