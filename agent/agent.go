@@ -59,6 +59,11 @@ type Request struct {
 	Input           []Item
 	MaxOutputTokens int
 	Tools           []Tool
+	// OnText, when set, is given the answer's text while it streams, in
+	// pieces that have passed the think filter and can no longer turn out
+	// to be reasoning. Their concatenation may stop short of Result.Text
+	// (text held back is only in the Result).
+	OnText func(piece string)
 }
 
 // Result is what a Provider answered.

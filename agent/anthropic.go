@@ -130,12 +130,23 @@ func (p *anthropicProvider) Complete(ctx context.Context, m *config.Model, req *
 	defer stream.Close()
 
 	var msg anthropic.Message
+	var streamed thinkFilter // the answer as it streams, for req.OnText
+	if !m.Reasoning {
+		streamed.settle() // a model that does not reason writes only its answer
+	}
 	stopped := false
 	for stream.Next() {
 		idle.kick()
 		ev := stream.Current()
 		if err := msg.Accumulate(ev); err != nil {
 			return nil, &Error{Class: Malformed, Model: m, Detail: err.Error(), Err: err}
+		}
+		switch {
+		case ev.Type == "content_block_start" && ev.ContentBlock.Type == "thinking":
+			streamed.settle() // this server keeps reasoning out of the text
+		case ev.Type == "content_block_delta" && ev.Delta.Type == "text_delta":
+			streamed.Write(ev.Delta.Text)
+			giveFresh(req, &streamed)
 		}
 		if ev.Type == "message_stop" {
 			stopped = true

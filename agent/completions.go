@@ -95,13 +95,20 @@ func (p *completionsProvider) Complete(ctx context.Context, m *config.Model, req
 		text     thinkFilter
 		finished bool
 	)
+	if !m.Reasoning {
+		text.settle() // a model that does not reason writes only its answer
+	}
 	for stream.Next() {
 		idle.kick()
 		chunk := stream.Current()
 		acc.AddChunk(chunk)
 		for _, c := range chunk.Choices {
 			if c.Index == 0 {
+				if c.Delta.JSON.ExtraFields["reasoning_content"].Valid() || c.Delta.JSON.ExtraFields["reasoning"].Valid() {
+					text.settle() // this server keeps reasoning out of the text
+				}
 				text.Write(c.Delta.Content)
+				giveFresh(req, &text)
 				if c.FinishReason != "" {
 					finished = true
 				}

@@ -122,12 +122,16 @@ func (p *responsesProvider) Complete(ctx context.Context, m *config.Model, req *
 		final     *responses.Response
 		streamErr string
 	)
+	if !m.Reasoning {
+		deltas.settle() // a model that does not reason writes only its answer
+	}
 	for stream.Next() {
 		idle.kick()
 		ev := stream.Current()
 		switch ev.Type {
 		case "response.output_text.delta":
 			deltas.Write(ev.Delta)
+			giveFresh(req, &deltas)
 		case "response.completed", "response.incomplete":
 			r := ev.Response
 			final = &r
@@ -140,7 +144,11 @@ func (p *responsesProvider) Complete(ctx context.Context, m *config.Model, req *
 			streamErr = strings.TrimSpace(ev.Message + " " + ev.Code)
 		}
 		// Reasoning events (response.reasoning_text.*,
-		// response.reasoning_summary_text.*) only keep the stream alive.
+		// response.reasoning_summary_text.*) only keep the stream alive,
+		// and show that this server keeps reasoning out of the text.
+		if strings.HasPrefix(ev.Type, "response.reasoning") {
+			deltas.settle()
+		}
 	}
 	if err := stream.Err(); err != nil {
 		return nil, classify(m, err, x, ctx, parent)
@@ -159,6 +167,16 @@ func (p *responsesProvider) Complete(ctx context.Context, m *config.Model, req *
 		return nil, &Error{Class: EmptyReply, Model: m, Detail: "the response had no final text (status " + string(final.Status) + ")"}
 	}
 	return res, nil
+}
+
+// giveFresh hands the answer text that f can release to req's OnText.
+func giveFresh(req *Request, f *thinkFilter) {
+	if req.OnText == nil {
+		return
+	}
+	if s := f.fresh(); s != "" {
+		req.OnText(s)
+	}
 }
 
 // streamFailure is an error reported inside an otherwise successful stream.

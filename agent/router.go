@@ -103,6 +103,9 @@ type Conversation struct {
 	// ErrContextOverflow (so the caller can compact and call again)
 	// instead of moving on to the next model.
 	CanShrink bool
+	// Stream, when set, receives the answer while it is written (see
+	// Stream).
+	Stream Stream
 }
 
 // Outcome is how a turn went.
@@ -130,7 +133,13 @@ func (o *Outcome) Reasons() string {
 // ChainError is returned when no model could answer.
 type ChainError struct {
 	Failures []*Error
+	// CutOff: the last model failed after part of its answer had been
+	// committed to the Stream, and no other model was asked.
+	CutOff bool
 }
+
+// Is matches ErrCutOff for a turn that was cut off.
+func (e *ChainError) Is(target error) bool { return target == ErrCutOff && e.CutOff }
 
 func (e *ChainError) Error() string {
 	var b strings.Builder
@@ -206,6 +215,12 @@ func (a *Agent) Reply(ctx context.Context, conv Conversation) (string, *Outcome,
 				return "", out, e
 			}
 			out.Failures = append(out.Failures, e)
+			if conv.Stream != nil {
+				if conv.Stream.Committed() {
+					return "", out, &ChainError{Failures: out.Failures, CutOff: true}
+				}
+				conv.Stream.Reset()
+			}
 			if e.Class == ContextOverflow && conv.CanShrink {
 				return "", out, e
 			}
@@ -255,6 +270,9 @@ func (a *Agent) attempt(ctx context.Context, m *config.Model, conv Conversation,
 	}
 	if conv.NoTools {
 		req.Tools = nil
+	}
+	if conv.Stream != nil && len(req.Tools) == 0 {
+		req.OnText = conv.Stream.Write
 	}
 	if conv.MaxOutputTokens > 0 {
 		req.MaxOutputTokens = min(conv.MaxOutputTokens, m.MaxTokens)

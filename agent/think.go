@@ -28,6 +28,30 @@ type thinkFilter struct {
 	state   thinkState
 	pending string // a possible tag prefix held back until the next chunk
 	out     strings.Builder
+
+	// For streaming (fresh): text is only handed out once it can no
+	// longer turn out to be reasoning.
+	settled bool // a </think> was passed, or the caller vouched (settle)
+	given   int  // bytes of out handed out by fresh
+	broken  bool // out was dropped after some of it was handed out
+}
+
+// settle says that text seen from now on is the answer unless tagged: the
+// server reports reasoning apart, or the model does not reason.
+func (f *thinkFilter) settle() { f.settled = true }
+
+// fresh returns the answer text written since its last call that can be
+// handed out while the stream goes on: none inside an open <think>, none
+// before the first </think> unless settled (a lone </think> would make it
+// reasoning), and none after text already handed out was dropped by a
+// later lone </think>.
+func (f *thinkFilter) fresh() string {
+	if !f.settled || f.broken || f.out.Len() <= f.given {
+		return ""
+	}
+	s := f.out.String()[f.given:]
+	f.given = f.out.Len()
+	return s
 }
 
 // Write feeds the next chunk of streamed text.
@@ -46,7 +70,12 @@ func (f *thinkFilter) Write(chunk string) {
 			case closing >= 0:
 				// A closing tag with no opening one: what came before was
 				// reasoning.
+				if f.given > 0 {
+					f.broken = true
+				}
 				f.out.Reset()
+				f.given = 0
+				f.settled = true
 				s = s[closing+len(thinkClose):]
 			default:
 				keep := partialTagSuffix(s)
@@ -64,6 +93,7 @@ func (f *thinkFilter) Write(chunk string) {
 			}
 			s = s[closing+len(thinkClose):]
 			f.state = thinkVisible
+			f.settled = true
 		}
 	}
 }

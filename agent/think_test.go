@@ -70,3 +70,33 @@ func FuzzThinkFilter(f *testing.F) {
 		}
 	})
 }
+
+// While a stream goes on, only text that can no longer turn out to be
+// reasoning is handed out.
+func TestThinkFilterFresh(t *testing.T) {
+	var f thinkFilter // a reasoning model: a lone </think> may still come
+	f.Write("SECRET plan\n\nmore plan")
+	if got := f.fresh(); got != "" {
+		t.Errorf("fresh before any </think> = %q; want nothing", got)
+	}
+	f.Write("</think>The answer")
+	if got := f.fresh(); got != "The answer" {
+		t.Errorf("fresh after </think> = %q; want the answer only", got)
+	}
+
+	var g thinkFilter
+	g.settle()
+	g.Write("Hi. <think>SECRET")
+	if got := g.fresh(); got != "Hi. " {
+		t.Errorf("fresh inside an open <think> = %q; want only the text before it", got)
+	}
+	g.Write(" still</thi")
+	g.Write("nk> there")
+	if got := g.fresh(); got != " there" {
+		t.Errorf("fresh after the block closed = %q", got)
+	}
+	g.Write("late SECRET</think>tail")
+	if got := g.fresh(); got != "" {
+		t.Errorf("fresh after a late lone </think> = %q; want nothing more", got)
+	}
+}

@@ -176,6 +176,8 @@ type job struct {
 	// unsaved is an answer the model gave that could not be stored (the
 	// disk was full); it is stored on the next try instead of asking again.
 	unsaved *compaction.Turn
+	// stream is sending this run's answer in parts while it is written.
+	stream *streamer
 }
 
 // maxAttempts is how many runs may stop while answering a message before

@@ -26,6 +26,9 @@ type reply struct {
 	msgs   []message
 	state  store.InboxState
 	reason string
+	// streamed: parts of it went out while the model wrote it; these
+	// messages follow them.
+	streamed bool
 }
 
 // say is a reply of one message to in's chat.
@@ -35,7 +38,9 @@ func say(in Inbound, text, quote string, state store.InboxState, reason string) 
 
 // record has the channel format a reply into the messages to send and
 // writes them, each with the id it will be sent under, to the outbox
-// before anything is sent. None for a reply with nothing to show.
+// before anything is sent. None for a reply with nothing to show. A
+// streamed reply's messages follow its parts already recorded, and every
+// part is returned.
 func (b *Bridge) record(ctx context.Context, inboxID int64, r reply) ([]store.OutboxPart, error) {
 	var parts []store.OutboxPart
 	for _, m := range r.msgs {
@@ -46,6 +51,9 @@ func (b *Bridge) record(ctx context.Context, inboxID int64, r reply) ([]store.Ou
 			}
 			parts = append(parts, p)
 		}
+	}
+	if r.streamed {
+		return b.store.OutboxAppend(context.WithoutCancel(ctx), inboxID, parts)
 	}
 	if len(parts) == 0 {
 		return nil, nil

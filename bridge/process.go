@@ -107,7 +107,11 @@ func (b *Bridge) run(ctx context.Context, j *job) error {
 		if parts, err = b.store.Outbox(ctx, j.inboxID); err != nil {
 			return err
 		}
+		if streamedOnly(parts) && j.stream != nil {
+			parts = nil // this run is still writing that answer: finish it
+		}
 	}
+	state, reason := store.InboxDone, ""
 	if len(parts) == 0 {
 		switch st, ok, err := b.store.InboxStateOf(ctx, j.inboxID); {
 		case err != nil:
@@ -125,13 +129,31 @@ func (b *Bridge) run(ctx context.Context, j *job) error {
 		if len(parts) == 0 {
 			return b.store.InboxFinish(context.WithoutCancel(ctx), j.inboxID, r.state, r.reason)
 		}
+		state, reason = r.state, r.reason
 	} else {
 		b.log.Info("sending a reply recorded before the restart", "inbox", j.inboxID, "parts", len(parts))
+		if streamedOnly(parts) {
+			// The model was still writing when the process stopped: what
+			// went out stays, and the chat is told the rest is missing.
+			var err error
+			if parts, err = b.record(ctx, j.inboxID, reply{streamed: true, state: store.InboxFailed, reason: "answer cut off by a restart",
+				msgs: []message{{chatID: parts[0].ChatID, text: restartedNotice}}}); err != nil {
+				return err
+			}
+		}
+		last := parts[len(parts)-1]
+		state, reason = last.ThenState, last.ThenReason
 	}
 	if err := b.deliver(ctx, parts); err != nil {
 		return err
 	}
-	return b.store.InboxFinish(context.WithoutCancel(ctx), j.inboxID, parts[0].ThenState, parts[0].ThenReason)
+	return b.store.InboxFinish(context.WithoutCancel(ctx), j.inboxID, state, reason)
+}
+
+// streamedOnly reports a recorded reply that holds only the parts sent
+// while the model was writing: its end was never recorded.
+func streamedOnly(parts []store.OutboxPart) bool {
+	return len(parts) > 0 && parts[len(parts)-1].ThenReason == streamCutReason
 }
 
 // compose works out a job's reply: a pairing code, the media notice, a
@@ -248,10 +270,20 @@ func (b *Bridge) answer(ctx context.Context, j *job) (reply, error) {
 		// Answered before the disk filled: store that answer now.
 		turn, err = j.unsaved, b.history.Save(ctx, in.ChatID, text, in.MessageID, j.unsaved)
 	} else {
+		turnCtx := ctx
+		if b.cfg.WhatsApp.StreamReplies {
+			j.stream = &streamer{b: b, ctx: ctx, inboxID: j.inboxID, chatID: in.ChatID}
+			if in.IsGroup {
+				j.stream.quote = in.MessageID
+			}
+			turnCtx = agent.WithStream(ctx, j.stream)
+		}
+		// Typing stays on while parts go out; the channel keeps it alive.
 		b.typing(ctx, in.ChatID, true)
-		turn, err = b.history.Reply(ctx, in.ChatID, text, in.MessageID)
+		turn, err = b.history.Reply(turnCtx, in.ChatID, text, in.MessageID)
 		b.typing(ctx, in.ChatID, false)
 	}
+	streamed := j.stream != nil && j.stream.Committed()
 	j.unsaved = nil
 	if store.IsDiskFull(err) && turn.Answered() {
 		j.unsaved = turn // keep the answer while waiting for room, rather than ask again
@@ -261,6 +293,13 @@ func (b *Bridge) answer(ctx context.Context, j *job) (reply, error) {
 			return reply{}, ctx.Err()
 		}
 		var ce *agent.ChainError
+		if errors.As(err, &ce) && streamed {
+			// Parts of the answer are out: no other model starts it again.
+			b.noteFailure(in.ChatID, turn)
+			r := say(in, cutOffNotice, "", store.InboxFailed, fmt.Sprintf("answer cut off: %v", err))
+			r.streamed = true
+			return r, nil
+		}
 		if errors.As(err, &ce) {
 			b.noteFailure(in.ChatID, turn)
 			msg := ce.UserMessage()
@@ -287,10 +326,15 @@ func (b *Bridge) answer(ctx context.Context, j *job) (reply, error) {
 		"latency", out.Latency, "context_tokens", turn.ContextTokens, "compacted", turn.Compacted != nil)
 	b.log.Debug("turn text", "chat", HashID(in.ChatID), "in", in.Text, "out", turn.Reply)
 	text = turn.Reply
-	if out.FellBack() && !in.IsGroup && b.cfg.Agent.FallbackNotice {
-		text = closeFence(text) + "\n\n_(answered by " + out.Model.Label() + ": " + out.Failures[0].Reason() + ")_"
+	if streamed {
+		text, quote = j.stream.rest(turn.Reply), ""
 	}
-	return say(in, text, quote, store.InboxDone, ""), nil
+	if out.FellBack() && !in.IsGroup && b.cfg.Agent.FallbackNotice {
+		text = strings.TrimLeft(closeFence(text)+"\n\n", "\n") + "_(answered by " + out.Model.Label() + ": " + out.Failures[0].Reason() + ")_"
+	}
+	r := say(in, text, quote, store.InboxDone, "")
+	r.streamed = streamed
+	return r, nil
 }
 
 // pairRequest answers an unknown sender under dmPolicy "pairing" as the

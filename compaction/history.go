@@ -127,7 +127,7 @@ func (c *History) Reply(ctx context.Context, chatID, text, platformMsgID string)
 		return nil, err
 	}
 	plan.localOnly = sess.Privacy == store.PrivacyLocal
-	reply, out, err := c.agent.Reply(ctx, c.conversation(chatID, m, plan, text, true))
+	reply, out, err := c.agent.Reply(ctx, c.conversation(chatID, m, plan, text, true).Streamed(ctx))
 	if errors.Is(err, agent.ErrContextOverflow) {
 		c.log.Warn("context overflow; compacting harder and retrying", "model", m.Ref(), "estimated", plan.estimate)
 		if err := c.compactNow(ctx, sess, m, 2, turn); err != nil {
@@ -137,7 +137,7 @@ func (c *History) Reply(ctx context.Context, chatID, text, platformMsgID string)
 			return nil, err
 		}
 		plan.localOnly = sess.Privacy == store.PrivacyLocal
-		reply, out, err = c.agent.Reply(ctx, c.conversation(chatID, m, plan, text, false))
+		reply, out, err = c.agent.Reply(ctx, c.conversation(chatID, m, plan, text, false).Streamed(ctx))
 	}
 	turn.Reply, turn.Outcome, turn.ContextTokens = reply, out, int(float64(plan.estimate)*c.calib.get(m.Ref()))
 	if err != nil {

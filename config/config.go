@@ -139,13 +139,17 @@ type WhatsApp struct {
 	DMPolicy string
 	// DMPolicySet reports that the file set dmPolicy (else it is the
 	// default for the mode, and config check says so).
-	DMPolicySet      bool
-	AllowFrom        []string // E.164 numbers, or "*"
-	Admins           []string // E.164 numbers
-	GroupPolicy      string   // allowlist | open | disabled
-	Groups           map[string]Group
-	GroupAllowFrom   []string // E.164 numbers, or "*"
-	TextChunkLimit   int
+	DMPolicySet    bool
+	AllowFrom      []string // E.164 numbers, or "*"
+	Admins         []string // E.164 numbers
+	GroupPolicy    string   // allowlist | open | disabled
+	Groups         map[string]Group
+	GroupAllowFrom []string // E.164 numbers, or "*"
+	TextChunkLimit int
+	// StreamReplies sends a long answer in parts while the model writes
+	// it (at paragraph, else sentence, boundaries), rather than all at
+	// once at the end. On by default.
+	StreamReplies    bool
 	SendReadReceipts bool
 	SelfChatMode     bool
 	RateLimit        RateLimit

@@ -147,7 +147,7 @@ func TestDefaultsAreTheSeedsRecommendedSetup(t *testing.T) {
 		t.Errorf("warnings = %q; want none with the key set", cfg.Warnings)
 	}
 	w := cfg.WhatsApp
-	if w.DMPolicy != "allowlist" || w.DMPolicySet || !w.SelfChatMode || w.GroupPolicy != "allowlist" || w.TextChunkLimit != 4000 {
+	if w.DMPolicy != "allowlist" || w.DMPolicySet || !w.SelfChatMode || w.GroupPolicy != "allowlist" || w.TextChunkLimit != 4000 || !w.StreamReplies {
 		t.Errorf("whatsapp defaults = %+v", w)
 	}
 	if cfg.Agent.Compaction.Mode != "auto" || cfg.Agent.Compaction.MaxHistoryTokens != DefaultMaxHistoryTokens {
@@ -333,7 +333,7 @@ func TestWhatsAppSettings(t *testing.T) {
   admins: ["+1 555 123 4567"],
   groupPolicy: "allowlist",
   groups: { "120363012345678901@g.us": {}, "*": { requireMention: false } },
-  textChunkLimit: 2000, sendReadReceipts: false, selfChatMode: false,
+  textChunkLimit: 2000, streamReplies: false, sendReadReceipts: false, selfChatMode: false,
   rateLimit: { perMinute: 10, burst: 2 }, staleAfter: "30m",
   maxMessageChars: 4000, inboxRetention: "48h", rejectCalls: false, callReply: "",
 }}}`

@@ -93,6 +93,7 @@ type fileWhatsApp struct {
 	Groups           map[string]*fileGroup `json:"groups"`
 	GroupAllowFrom   []string              `json:"groupAllowFrom"`
 	TextChunkLimit   *int                  `json:"textChunkLimit"`
+	StreamReplies    *bool                 `json:"streamReplies"`
 	SendReadReceipts *bool                 `json:"sendReadReceipts"`
 	SelfChatMode     *bool                 `json:"selfChatMode"`
 	RateLimit        *fileRateLimit        `json:"rateLimit"`

@@ -407,7 +407,7 @@ var (
 func (d *decoder) resolveWhatsApp(cfg *Config, ch *fileChannels) {
 	w := &cfg.WhatsApp
 	*w = WhatsApp{
-		GroupPolicy: "allowlist", TextChunkLimit: DefaultTextChunkLimit,
+		GroupPolicy: "allowlist", TextChunkLimit: DefaultTextChunkLimit, StreamReplies: true,
 		SendReadReceipts: true, SelfChatMode: true, StaleAfter: defaultStaleAfter,
 		RateLimit:       RateLimit{PerMinute: 6, Burst: 3, OutboundPerMinute: 30, OutboundBurst: 5},
 		MaxMessageChars: DefaultMaxMessageChars, CallReply: DefaultCallReply,
@@ -466,6 +466,9 @@ func (d *decoder) resolveWhatsApp(cfg *Config, ch *fileChannels) {
 		if w.TextChunkLimit < 100 || w.TextChunkLimit > 65536 {
 			d.errPath(p+".textChunkLimit", "must be between 100 and 65536 characters, got %d", w.TextChunkLimit)
 		}
+	}
+	if fw.StreamReplies != nil {
+		w.StreamReplies = *fw.StreamReplies
 	}
 	if fw.SendReadReceipts != nil {
 		w.SendReadReceipts = *fw.SendReadReceipts

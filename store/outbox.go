@@ -121,3 +121,44 @@ func IsDiskFull(err error) bool {
 	var serr sqlite3.Error
 	return errors.As(err, &serr) && serr.Code == sqlite3.ErrFull
 }
+
+// OutboxAppend records parts after those already recorded for an inbox
+// item (a reply sent in parts while the model writes it) and returns every
+// part recorded for it, in sending order.
+func (s *Store) OutboxAppend(ctx context.Context, inboxID int64, parts []OutboxPart) ([]OutboxPart, error) {
+	var out []OutboxPart
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		existing, err := queryOutbox(ctx, tx, inboxID)
+		if err != nil {
+			return err
+		}
+		out = existing
+		now := millis(s.now())
+		for i, p := range parts {
+			if p.ThenState == "" {
+				p.ThenState = InboxDone
+			}
+			if !p.ThenState.valid() {
+				return fmt.Errorf("invalid state %q", p.ThenState)
+			}
+			n := len(existing) + i
+			if len(existing) > 0 {
+				n = existing[len(existing)-1].Part + 1 + i
+			}
+			res, err := tx.ExecContext(ctx, outboxInsert, inboxID, n, p.ChatID, p.MsgID, p.Text, p.QuoteID, p.ThenState, p.ThenReason, now)
+			if err != nil {
+				return err
+			}
+			if p.ID, err = res.LastInsertId(); err != nil {
+				return err
+			}
+			p.InboxID, p.Part, p.Sent = inboxID, n, false
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record reply parts to inbox item %d: %w", inboxID, err)
+	}
+	return out, nil
+}

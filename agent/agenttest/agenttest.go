@@ -228,6 +228,13 @@ type Reply struct {
 	// Delay is a wait before answering (a cold start). The wait ends early
 	// when the request's context ends.
 	Delay time.Duration
+	// ChunkDelay is a wait before each streamed delta (reasoning or text)
+	// after the first: a model writing at its pace. The wait ends early when the request's
+	// context ends.
+	ChunkDelay time.Duration
+	// FaultAfter, with a fault that breaks a stream, is how many deltas
+	// (reasoning or text) are sent before it breaks (default 1).
+	FaultAfter int
 }
 
 // text returns the answer text the reply stands for.

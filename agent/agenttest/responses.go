@@ -324,7 +324,7 @@ func (s *Server) responseEvents(c *call) []sseEvent {
 	}
 	add(name, obj{{"response", done}}, false)
 	if c.reply.Fault == ResponseFailed {
-		events = events[:cutPoint(events)+1]
+		events = events[:cutPoint(events, c.reply.FaultAfter)+1]
 		add("response.failed", obj{{"response", s.failedResponse(c, ids.resp, now)}}, false)
 	}
 	return events

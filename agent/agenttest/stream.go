@@ -2,7 +2,9 @@ package agenttest
 
 import (
 	"bytes"
+	"context"
 	"net/http"
+	"time"
 )
 
 // sseEvent is one server-sent event.
@@ -37,10 +39,22 @@ func (s *Server) startStream(w http.ResponseWriter) {
 	_ = http.NewResponseController(w).Flush()
 }
 
-// emit writes events one by one, flushing each, until the client goes away.
-func emit(w http.ResponseWriter, events []sseEvent) {
+// emit writes events one by one, flushing each, until the client goes away,
+// waiting pace before each delta after the first.
+func emit(ctx context.Context, w http.ResponseWriter, events []sseEvent, pace time.Duration) {
 	rc := http.NewResponseController(w)
+	deltas := 0
 	for _, e := range events {
+		if e.delta {
+			if deltas > 0 && pace > 0 {
+				select {
+				case <-time.After(pace):
+				case <-ctx.Done():
+					return
+				}
+			}
+			deltas++
+		}
 		if _, err := w.Write(e.encode()); err != nil {
 			return
 		}
@@ -53,16 +67,24 @@ func emit(w http.ResponseWriter, events []sseEvent) {
 // writeStreamEvents writes a whole event stream.
 func (s *Server) writeStreamEvents(c *call, events []sseEvent) {
 	s.startStream(c.w)
-	emit(c.w, events)
+	emit(c.r.Context(), c.w, events, c.reply.ChunkDelay)
 }
 
 // cutPoint is the index of the last event a failing stream still sends: the
-// first delta, or, without deltas, the second event.
-func cutPoint(events []sseEvent) int {
+// n-th delta (the last one if there are fewer; n < 1 counts as 1), or,
+// without deltas, the second event.
+func cutPoint(events []sseEvent, n int) int {
+	last := -1
 	for i, e := range events {
 		if e.delta {
-			return i
+			last = i
+			if n--; n <= 0 {
+				return i
+			}
 		}
+	}
+	if last >= 0 {
+		return last
 	}
 	return min(1, len(events)-1)
 }
@@ -73,7 +95,7 @@ func (s *Server) writeStream(c *call, events []sseEvent) {
 		s.writeStreamEvents(c, nil)
 		return
 	}
-	k := cutPoint(events)
+	k := cutPoint(events, c.reply.FaultAfter)
 	switch c.reply.Fault {
 	case HangMidStream:
 		s.writeStreamEvents(c, events[:k+1])
