@@ -467,6 +467,15 @@ func (b *Bridge) Shutdown(ctx context.Context) error {
 	b.closing = true
 	b.mu.Unlock()
 	b.startDrain()
+	// Background summaries get the same drain time, then are cancelled:
+	// a cancelled one stores nothing, and the next turn queues it again.
+	defer func() {
+		hctx, cancel := context.WithTimeout(ctx, b.drain)
+		defer cancel()
+		if err := b.history.Close(hctx); err != nil {
+			b.log.Info("shutdown", "compaction", err)
+		}
+	}()
 	done := make(chan struct{})
 	go func() { b.inflight.Wait(); close(done) }()
 	timer := time.NewTimer(b.drain)
