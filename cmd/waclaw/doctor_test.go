@@ -18,6 +18,7 @@ var measured = regexp.MustCompile(`cold [0-9.]+[µnm]?s, warm [0-9.]+[µnm]?s`)
 
 func TestDoctor(t *testing.T) {
 	lm := agenttest.New(t, agenttest.LMStudio, "minimax-m2.1-gs32")
+	lm.SetContextSize(196608) // as the seed's contextWindow says
 	cfg := seedConfig(t, lm.URL, "")
 	dir := filepath.Join(t.TempDir(), "data")
 	var out, errOut strings.Builder
@@ -40,6 +41,7 @@ ok    lmstudio: server                     GET ` + lm.URL + `/models: 1 model
 ok    lmstudio/minimax-m2.1-gs32: listed   the server lists minimax-m2.1-gs32
 ok    lmstudio: endpoint                   POST ` + lm.URL + `/responses exists
 ok    lmstudio/minimax-m2.1-gs32: warm-up  cold X, warm X: "Hello from the fake."
+ok    lmstudio/minimax-m2.1-gs32: context  contextWindow 196608, loaded with 196608 (maximum 196608)
 warn  whatsapp                             not linked
       -> run ` + "`waclaw pair`" + ` once in a terminal, as the user waclaw runs as; then start waclaw (or its service)
 
