@@ -263,7 +263,7 @@ const probeTimeout = 5 * time.Second
 // asking it now (once per call; cached for ContextLimit and keep-warm).
 // Hosted providers are ServerUnknown.
 func (a *Agent) Server(ctx context.Context, m *config.Model) ServerInfo {
-	if !m.Provider.Local {
+	if !m.Provider.Local || m.Provider.API == config.APIAnthropicMessages {
 		return ServerInfo{}
 	}
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
