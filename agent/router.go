@@ -46,6 +46,8 @@ type Agent struct {
 	mu       sync.Mutex
 	health   map[healthKey]*health // by model, and by provider for what is the server's
 	lastUsed map[string]time.Time  // last request to each provider, for keep-warm
+	warmed   map[string]time.Time  // last keep-warm ping to each provider
+	servers  *servers              // what each local server said (server.go)
 }
 
 // New builds an Agent for cfg.
@@ -53,6 +55,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 	a := &Agent{
 		cfg: cfg, usage: opts.Usage, log: opts.Logger, now: opts.Now, sleep: opts.Sleep,
 		providers: map[string]Provider{}, health: map[healthKey]*health{}, lastUsed: map[string]time.Time{},
+		warmed: map[string]time.Time{}, servers: newServers(opts.HTTPClient),
 	}
 	if a.log == nil {
 		a.log = slog.Default()
@@ -116,6 +119,11 @@ type Outcome struct {
 	Cost     float64       // of every attempt, in US dollars
 	Latency  time.Duration // of the whole turn
 	Steps    int           // model calls in the answering attempt
+	// Truncated is set when the server silently cut the request to fit its
+	// context (Ollama): the answer saw only the end of the conversation,
+	// and Usage.InputTokens is the server's context, not the request's
+	// size, so it must not calibrate estimates. The caller should compact.
+	Truncated bool
 }
 
 // FellBack reports whether a model other than the chosen one answered.
@@ -289,6 +297,7 @@ func (a *Agent) attempt(ctx context.Context, m *config.Model, conv Conversation,
 			return "", err
 		}
 		usage = usage.Add(res.Usage)
+		out.Truncated = out.Truncated || a.truncated(m, req, res.Usage)
 		if len(res.Calls) == 0 {
 			out.Usage = usage
 			out.Cost += usage.Cost(m)

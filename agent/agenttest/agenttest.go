@@ -365,6 +365,10 @@ type Server struct {
 	contextSize int
 	legacy      bool
 	nextID      int
+	now         func() time.Time
+	unloadAfter time.Duration
+	resident    map[string]*residency
+	coldStarts  int
 }
 
 // defaultReply is what a server answers when nothing is queued.
@@ -383,6 +387,7 @@ func New(t testing.TB, style Style, models ...string) *Server {
 		def:         defaultReply,
 		contextSize: defaultContextSize(style),
 		nextID:      100000,
+		now:         time.Now,
 	}
 	s.hs = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	s.URL = s.hs.URL + "/v1"
@@ -542,6 +547,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveCall(w, r, apiChat, body)
 	case r.Method == http.MethodPost && path == "/v1/messages" && s.style == Anthropic:
 		s.serveCall(w, r, apiMessages, body)
+	case s.serveNative(w, r, path, body):
 	default:
 		s.writeEndpointMissing(w, r)
 	}
@@ -590,7 +596,13 @@ func (s *Server) modelObject(id string) obj {
 		return obj{{"type", "model"}, {"id", id}, {"display_name", id}, {"created_at", "2025-09-29T00:00:00Z"}}
 	}
 	owner := map[Style]string{LMStudio: "organization_owner", Ollama: "library", LlamaCpp: "llamacpp", VLLM: "vllm", OpenAI: "system"}[s.style]
-	return obj{{"id", id}, {"object", "model"}, {"created", 1796007780}, {"owned_by", owner}}
+	o := obj{{"id", id}, {"object", "model"}, {"created", 1796007780}, {"owned_by", owner}}
+	if s.style == VLLM {
+		s.mu.Lock()
+		o = append(o, kv{"max_model_len", s.contextSize})
+		s.mu.Unlock()
+	}
+	return o
 }
 
 // serveCall answers a model request.
@@ -613,6 +625,8 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, a api, raw []
 		s.writeError(w, r, c, ModelNotFound)
 		return
 	}
+	idle, named := s.requestIdle(c.body)
+	s.use(c.model, idle, named)
 	s.mu.Lock()
 	var respond func(Request) Reply
 	switch {
@@ -740,6 +754,14 @@ func (s *Server) usageOf(c *call) usage {
 	u := usage{input: c.reply.InputTokens, output: c.reply.OutputTokens, cached: c.reply.CachedTokens}
 	if u.input == 0 {
 		u.input = max(1, len(c.raw)/4)
+		s.mu.Lock()
+		size := s.contextSize
+		s.mu.Unlock()
+		if s.style == Ollama && u.input > size {
+			// Ollama cuts a prompt longer than its context from the front,
+			// silently, and reports the context size as the input.
+			u.input = size
+		}
 	}
 	if u.output == 0 {
 		u.output = max(1, countWords(c.reply.text())+countWords(c.reply.reasoning()))

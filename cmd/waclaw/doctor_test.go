@@ -18,6 +18,7 @@ var measured = regexp.MustCompile(`cold [0-9.]+[µnm]?s, warm [0-9.]+[µnm]?s`)
 
 func TestDoctor(t *testing.T) {
 	lm := agenttest.New(t, agenttest.LMStudio, "minimax-m2.1-gs32")
+	lm.SetContextSize(196608) // as the seed's contextWindow says
 	cfg := seedConfig(t, lm.URL, "")
 	dir := filepath.Join(t.TempDir(), "data")
 	var out, errOut strings.Builder
@@ -40,6 +41,7 @@ ok    lmstudio: server                     GET ` + lm.URL + `/models: 1 model
 ok    lmstudio/minimax-m2.1-gs32: listed   the server lists minimax-m2.1-gs32
 ok    lmstudio: endpoint                   POST ` + lm.URL + `/responses exists
 ok    lmstudio/minimax-m2.1-gs32: warm-up  cold X, warm X: "Hello from the fake."
+ok    lmstudio/minimax-m2.1-gs32: context  LM Studio serves minimax-m2.1-gs32 with 196608 tokens of context; contextWindow says 196608
 warn  whatsapp                             not linked
       -> run ` + "`waclaw pair`" + ` once in a terminal, as the user waclaw runs as; then start waclaw (or its service)
 
@@ -59,7 +61,7 @@ ready, with 1 warning
 	}
 	for _, line := range []string{
 		"fail  lmstudio: server  GET http://127.0.0.1:",
-		"/v1/models: connection refused\n      -> start the model server (LM Studio: lms server start), or fix models.providers.lmstudio.baseUrl\n",
+		"/v1/models: connection refused\n      -> start LM Studio's server (lms server start), or fix models.providers.lmstudio.baseUrl\n",
 		"\n1 required check failed: waclaw is not ready\n",
 	} {
 		if !strings.Contains(out.String(), line) {
@@ -94,7 +96,7 @@ ready, with 1 warning
 	if report.OK || !cmp.Equal(names, wantNames) {
 		t.Errorf("doctor --json = ok %v, checks %q; want ok false, %q", report.OK, names, wantNames)
 	}
-	if c := report.Checks[4]; !c.Required || c.Advice != "start the model server (LM Studio: lms server start), or fix models.providers.lmstudio.baseUrl" {
+	if c := report.Checks[4]; !c.Required || c.Advice != "start LM Studio's server (lms server start), or fix models.providers.lmstudio.baseUrl" {
 		t.Errorf("server check = %+v", c)
 	}
 

@@ -195,7 +195,7 @@ ok    lmstudio: server                      GET ` + lmURL + `/models: 2 models
 ok    lmstudio/minimax-m2.1-gs32: listed    the server lists minimax-m2.1-gs32
 ok    lmstudio: endpoint                    POST ` + lmURL + `/responses exists
 ok    lmstudio/minimax-m2.1-gs32: warm-up   cold X, warm X: "Hello from the fake."
-ok    lmstudio/minimax-m2.1-gs32: context   contextWindow 196608, loaded with 196608 (maximum 196608)
+ok    lmstudio/minimax-m2.1-gs32: context   LM Studio serves minimax-m2.1-gs32 with 196608 tokens of context; contextWindow says 196608
 ok    anthropic: key                        set
 ok    anthropic: server                     GET ` + sonnet.URL + `/v1/models?limit=1000: 1 model
 ok    anthropic/claude-sonnet-4-5: listed   the server lists claude-sonnet-4-5
@@ -262,7 +262,7 @@ func TestFailures(t *testing.T) {
 			check:      "lmstudio/minimax-m2.1-gs32: listed",
 			status:     Fail,
 			detail:     "minimax-m2.1-gs32 is not listed; the server lists minimax-m2.1-gs32-q4, minimax-m2.1, qwen3-8b",
-			advice:     `set the model id in models.providers.lmstudio.models to one the server lists (closest: "minimax-m2.1-gs32-q4"), or load minimax-m2.1-gs32 on the server`,
+			advice:     `set the model id in models.providers.lmstudio.models to one the server lists (closest: "minimax-m2.1-gs32-q4"), or get it: lms get minimax-m2.1-gs32, then lms load minimax-m2.1-gs32`,
 			wantAbsent: []string{"lmstudio/minimax-m2.1-gs32: warm-up"},
 		},
 		{
@@ -288,7 +288,7 @@ func TestFailures(t *testing.T) {
 			check:      "lmstudio: server",
 			status:     Fail,
 			detail:     "/v1/models: connection refused",
-			advice:     "start the model server (LM Studio: lms server start), or fix models.providers.lmstudio.baseUrl",
+			advice:     "start LM Studio's server (lms server start), or fix models.providers.lmstudio.baseUrl",
 			wantAbsent: []string{"lmstudio: endpoint", "lmstudio/minimax-m2.1-gs32: warm-up"},
 		},
 		{
@@ -395,8 +395,8 @@ func TestFailures(t *testing.T) {
 			},
 			check:  "lmstudio/minimax-m2.1-gs32: context",
 			status: Warn,
-			detail: "contextWindow 196608, but the server loaded the model with 4096 (maximum 196608)",
-			advice: "load it with a longer context (lms load minimax-m2.1-gs32 --context-length 196608), or set contextWindow to 4096",
+			detail: "LM Studio serves minimax-m2.1-gs32 with 4096 tokens of context; contextWindow says 196608: waclaw keeps conversations within 4096 (the model allows up to 196608)",
+			advice: "load it with a longer context (lms load minimax-m2.1-gs32 --context-length 196608, or the context length setting when loading it in LM Studio), or set contextWindow of lmstudio/minimax-m2.1-gs32 to 4096",
 			ok:     true,
 		},
 		{

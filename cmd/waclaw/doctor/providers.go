@@ -56,6 +56,7 @@ func (d *doctor) checkProvider(ctx context.Context, p *config.Provider, models [
 	if !reachable {
 		return
 	}
+	kind, _ := d.serverKind(ctx, p, models[0].ID)
 	prov, err := agent.NewProvider(p, d.HTTPClient)
 	if err != nil {
 		d.add(Check{Name: p.ID + ": endpoint", Status: Fail, Required: true, Detail: err.Error(),
@@ -64,10 +65,10 @@ func (d *doctor) checkProvider(ctx context.Context, p *config.Provider, models [
 	}
 	endpointChecked := false
 	for _, m := range models {
-		if listed != nil && !d.checkListed(p, m, listed) {
+		if listed != nil && !d.checkListed(p, kind, m, listed) {
 			continue
 		}
-		first, latency, text, failure := d.warmup(ctx, prov, m)
+		first, latency, text, failure := d.warmup(ctx, prov, kind, m)
 		if !endpointChecked {
 			if ok, decided := d.checkEndpoint(p, first); decided {
 				endpointChecked = true
@@ -126,7 +127,7 @@ func (d *doctor) checkServer(ctx context.Context, p *config.Provider) (ids []str
 	res, body, err := d.get(ctx, p, u)
 	switch {
 	case err != nil:
-		c.Status, c.Detail, c.Advice = Fail, "GET "+u+": "+netReason(err, d.Timeout), startAdvice(p)
+		c.Status, c.Detail, c.Advice = Fail, "GET "+u+": "+netReason(err, d.Timeout), startAdvice(p, guessKind(p), firstModel(p))
 		return nil, false
 	case res.StatusCode == http.StatusUnauthorized || res.StatusCode == http.StatusForbidden:
 		c.Status, c.Detail, c.Advice = Fail, fmt.Sprintf("GET %s: HTTP %d, the key was refused", u, res.StatusCode), keyAdvice(p)
@@ -156,7 +157,7 @@ func (d *doctor) checkServer(ctx context.Context, p *config.Provider) (ids []str
 
 // checkListed reports whether the server lists m; when it does not, the
 // report shows the ids it does list, closest first.
-func (d *doctor) checkListed(p *config.Provider, m *config.Model, ids []string) bool {
+func (d *doctor) checkListed(p *config.Provider, kind agent.ServerKind, m *config.Model, ids []string) bool {
 	c := Check{Name: m.Ref() + ": listed", Required: true}
 	defer func() { d.add(c) }()
 	if as, ok := findListed(p, m.ID, ids); ok {
@@ -169,7 +170,7 @@ func (d *doctor) checkListed(p *config.Provider, m *config.Model, ids []string) 
 	c.Status = Fail
 	if len(ids) == 0 {
 		c.Detail = "the server lists no models"
-		c.Advice = "load " + m.ID + " on the server (LM Studio: lms load " + m.ID + ")"
+		c.Advice = getModelAdvice(kind, m.ID)
 		return false
 	}
 	closest := config.ByCloseness(m.ID, ids)
@@ -178,7 +179,7 @@ func (d *doctor) checkListed(p *config.Provider, m *config.Model, ids []string) 
 	if more := len(closest) - len(shown); more > 0 {
 		c.Detail += fmt.Sprintf(" and %d more", more)
 	}
-	c.Advice = fmt.Sprintf("set the model id in models.providers.%s.models to one the server lists (closest: %q), or load %s on the server", p.ID, closest[0], m.ID)
+	c.Advice = fmt.Sprintf("set the model id in models.providers.%s.models to one the server lists (closest: %q), or get it: %s", p.ID, closest[0], getModelAdvice(kind, m.ID))
 	return false
 }
 
@@ -235,7 +236,7 @@ type failure struct{ detail, advice string }
 // warmup asks m twice: the first latency is the cold one (it may include
 // loading the model), the second the warm one. first is the first
 // request's error, for the endpoint check.
-func (d *doctor) warmup(ctx context.Context, prov agent.Provider, m *config.Model) (first error, latency []time.Duration, text string, f *failure) {
+func (d *doctor) warmup(ctx context.Context, prov agent.Provider, kind agent.ServerKind, m *config.Model) (first error, latency []time.Duration, text string, f *failure) {
 	req := &agent.Request{
 		Instructions:    warmupInstructions,
 		Input:           []agent.Item{{Kind: agent.ItemMessage, Role: agent.RoleUser, Text: warmupQuestion}},
@@ -255,7 +256,7 @@ func (d *doctor) warmup(ctx context.Context, prov agent.Provider, m *config.Mode
 			err = &agent.Error{Class: agent.EmptyReply, Model: m}
 		}
 		if err != nil {
-			return first, latency, "", d.explain(m, err, timedOut)
+			return first, latency, "", d.explain(kind, m, err, timedOut)
 		}
 		latency = append(latency, elapsed)
 		text = res.Text
@@ -264,7 +265,7 @@ func (d *doctor) warmup(ctx context.Context, prov agent.Provider, m *config.Mode
 }
 
 // explain turns a warm-up error into what happened and what to do.
-func (d *doctor) explain(m *config.Model, err error, timedOut bool) *failure {
+func (d *doctor) explain(kind agent.ServerKind, m *config.Model, err error, timedOut bool) *failure {
 	p := m.Provider
 	if timedOut {
 		return &failure{fmt.Sprintf("no answer within %s", d.WarmupTimeout),
@@ -272,24 +273,26 @@ func (d *doctor) explain(m *config.Model, err error, timedOut bool) *failure {
 	}
 	var ae *agent.Error
 	if !errors.As(err, &ae) {
-		return &failure{err.Error(), "see the server's log"}
+		return &failure{oneLine(err.Error()), "see the server's log"}
 	}
-	detail := strings.TrimPrefix(ae.Error(), m.Ref()+": ")
+	detail := oneLine(strings.TrimPrefix(ae.Error(), m.Ref()+": "))
 	switch ae.Class {
 	case agent.Unreachable:
-		return &failure{detail, startAdvice(p)}
+		return &failure{detail, startAdvice(p, kind, m.ID)}
 	case agent.Timeout:
 		return &failure{detail, "the model stopped answering: check the server's log and that the model fits in memory"}
 	case agent.Loading:
 		return &failure{detail, "the model is still loading: run waclaw doctor again in a minute"}
 	case agent.ModelMissing:
-		return &failure{detail, "load " + m.ID + " on the server (LM Studio: lms load " + m.ID + "), or fix the model id"}
+		return &failure{detail, getModelAdvice(kind, m.ID) + ", or fix the model id"}
+	case agent.LoadFailed:
+		return &failure{detail, loadFailedAdvice(kind, m.ID)}
 	case agent.AuthFailed, agent.NotConfigured:
 		return &failure{detail, keyAdvice(p)}
 	case agent.EmptyReply:
 		return &failure{detail, fmt.Sprintf("check the model's chat template on the server, or raise maxTokens of %s", m.Ref())}
 	case agent.ContextOverflow:
-		return &failure{detail, "load the model with a longer context on the server"}
+		return &failure{detail, agent.ContextAdvice(kind, m.ID, m.ContextWindow)}
 	case agent.RateLimited, agent.Overloaded:
 		return &failure{detail, "the provider is busy or rate limiting: run waclaw doctor again later"}
 	case agent.EndpointMissing:
@@ -298,55 +301,35 @@ func (d *doctor) explain(m *config.Model, err error, timedOut bool) *failure {
 	return &failure{detail, "see the server's log"}
 }
 
-// checkContext compares the configured contextWindow with what LM Studio
-// reports at GET /api/v0/models (max_context_length, and
-// loaded_context_length for a loaded model). Servers without that
-// endpoint get no line.
+// checkContext compares the configured contextWindow with the context
+// the server really gives the model (Ollama's /api/ps, LM Studio's
+// /api/v0/models, llama.cpp's /props, vLLM's max_model_len), read after the
+// warm-up has loaded it. A server that says nothing gets no line.
 func (d *doctor) checkContext(ctx context.Context, p *config.Provider, m *config.Model) {
-	u := lmStudioModelsURL(p)
-	if u == "" {
+	kind, info := d.serverKind(ctx, p, m.ID)
+	if info.Kind == agent.ServerUnknown || (info.Context == 0 && info.MaxContext == 0) {
 		return
 	}
-	res, body, err := d.get(ctx, p, u)
-	if err != nil || res.StatusCode != http.StatusOK {
-		return
-	}
-	var list struct {
-		Data []lmStudioModel `json:"data"`
-	}
-	if json.Unmarshal(body, &list) != nil {
-		return
-	}
-	i := slices.IndexFunc(list.Data, func(e lmStudioModel) bool { return e.ID == m.ID })
-	if i < 0 || (list.Data[i].Max == 0 && list.Data[i].Loaded == 0) {
-		return
-	}
-	e := list.Data[i]
 	c := Check{Name: m.Ref() + ": context"}
 	cw := m.ContextWindow
 	switch {
-	case e.Loaded > 0 && cw > e.Loaded:
-		c.Status, c.Detail = Warn, fmt.Sprintf("contextWindow %d, but the server loaded the model with %d", cw, e.Loaded)
-		c.Advice = fmt.Sprintf("load it with a longer context (lms load %s --context-length %d), or set contextWindow to %d", m.ID, cw, e.Loaded)
-	case e.Loaded > 0:
-		c.Status, c.Detail = OK, fmt.Sprintf("contextWindow %d, loaded with %d", cw, e.Loaded)
-	case cw > e.Max:
-		c.Status, c.Detail = Warn, fmt.Sprintf("contextWindow %d is more than the model's maximum, %d", cw, e.Max)
-		c.Advice = fmt.Sprintf("set contextWindow of %s to %d or less", m.Ref(), e.Max)
+	case info.Context > 0:
+		c.Status, c.Detail = OK, fmt.Sprintf("%s serves %s with %d tokens of context; contextWindow says %d", kind, m.ID, info.Context, cw)
+		if cw > info.Context {
+			c.Status = Warn
+			c.Detail += fmt.Sprintf(": waclaw keeps conversations within %d", info.Context)
+			c.Advice = fmt.Sprintf("%s, or set contextWindow of %s to %d", agent.ContextAdvice(kind, m.ID, cw), m.Ref(), info.Context)
+		}
+		if info.MaxContext > info.Context {
+			c.Detail += fmt.Sprintf(" (the model allows up to %d)", info.MaxContext)
+		}
+	case cw > info.MaxContext:
+		c.Status, c.Detail = Warn, fmt.Sprintf("contextWindow %d is more than the model's maximum, %d", cw, info.MaxContext)
+		c.Advice = fmt.Sprintf("set contextWindow of %s to %d or less", m.Ref(), info.MaxContext)
 	default:
-		c.Status, c.Detail = OK, fmt.Sprintf("contextWindow %d, the model allows up to %d", cw, e.Max)
-	}
-	if e.Loaded > 0 && e.Max > 0 {
-		c.Detail += fmt.Sprintf(" (maximum %d)", e.Max)
+		c.Status, c.Detail = OK, fmt.Sprintf("contextWindow %d; the model allows up to %d (%s does not say what it loaded)", cw, info.MaxContext, kind)
 	}
 	d.add(c)
-}
-
-// lmStudioModel is an entry of LM Studio's GET /api/v0/models.
-type lmStudioModel struct {
-	ID     string `json:"id"`
-	Max    int    `json:"max_context_length"`
-	Loaded int    `json:"loaded_context_length"` // only while loaded
 }
 
 // get fetches u with the provider's auth and headers, within the probe
@@ -401,16 +384,6 @@ func endpointURL(p *config.Provider) string {
 	return base + "/v1/messages"
 }
 
-// lmStudioModelsURL is LM Studio's own models list beside its /v1.
-func lmStudioModelsURL(p *config.Provider) string {
-	u, err := url.Parse(strings.TrimSuffix(p.BaseURL, "/"))
-	if err != nil || !strings.HasSuffix(u.Path, "/v1") {
-		return ""
-	}
-	u.Path = strings.TrimSuffix(u.Path, "/v1") + "/api/v0/models"
-	return u.String()
-}
-
 // netReason says in a few words why a request got no HTTP answer.
 func netReason(err error, timeout time.Duration) string {
 	var dnsErr *net.DNSError
@@ -427,13 +400,6 @@ func netReason(err error, timeout time.Duration) string {
 		return ue.Err.Error()
 	}
 	return err.Error()
-}
-
-func startAdvice(p *config.Provider) string {
-	if p.Local {
-		return fmt.Sprintf("start the model server (LM Studio: lms server start), or fix models.providers.%s.baseUrl", p.ID)
-	}
-	return fmt.Sprintf("check the network, or models.providers.%s.baseUrl", p.ID)
 }
 
 func keyAdvice(p *config.Provider) string {
