@@ -43,7 +43,7 @@ func TestCommands(t *testing.T) {
 			}
 		}
 	}
-	if n := len(h.srv.Requests()); n != 1 {
+	if n := len(h.srv.Calls()); n != 1 {
 		t.Errorf("commands reached the model: %d requests", n)
 	}
 	sessions, _ := h.store.Sessions(context.Background(), "self")
@@ -94,7 +94,7 @@ func TestFallbackNoticeAndPrivacy(t *testing.T) {
 	// Both providers are the same fake here: a hosted attempt would be a
 	// second request carrying the text.
 	n := 0
-	for _, r := range h.srv.Requests() {
+	for _, r := range h.srv.Calls() {
 		if strings.Contains(string(r.Body), "secret plans") {
 			n++
 		}

@@ -43,15 +43,7 @@ func inboxStates(t *testing.T, h *harness) map[store.InboxState]int {
 }
 
 // modelCalls returns the model requests (not model listings) the fake got.
-func modelCalls(h *harness) []agenttest.Request {
-	var out []agenttest.Request
-	for _, r := range h.srv.Requests() {
-		if r.Method == "POST" {
-			out = append(out, r)
-		}
-	}
-	return out
-}
+func modelCalls(h *harness) []agenttest.Request { return h.srv.Calls() }
 
 // checkParts fails unless every part is non-empty, within the chunk limit
 // and valid UTF-8.

@@ -19,16 +19,16 @@ func TestAllowedSenderGetsAnAnswer(t *testing.T) {
 	if got := h.last(friend); got != "echo: hello there" {
 		t.Errorf("reply = %q", got)
 	}
-	if len(h.srv.Requests()) != 1 {
-		t.Errorf("model requests = %d", len(h.srv.Requests()))
+	if len(h.srv.Calls()) != 1 {
+		t.Errorf("model requests = %d", len(h.srv.Calls()))
 	}
 }
 
 func TestAllowlistIgnoresStrangersSilently(t *testing.T) {
 	h := newHarness(t, fmt.Sprintf(`{ dmPolicy: "allowlist", allowFrom: [%q] }`, friend))
 	h.send(t, h.dm(stranger, "hi"))
-	if h.ch.count() != 0 || len(h.srv.Requests()) != 0 {
-		t.Errorf("a stranger under allowlist got %d replies, %d model calls", h.ch.count(), len(h.srv.Requests()))
+	if h.ch.count() != 0 || len(h.srv.Calls()) != 0 {
+		t.Errorf("a stranger under allowlist got %d replies, %d model calls", h.ch.count(), len(h.srv.Calls()))
 	}
 	pending, _ := h.store.InboxPending(context.Background())
 	if len(pending) != 0 {
@@ -62,7 +62,7 @@ func TestPairing(t *testing.T) {
 	if strings.ContainsAny(code, "01OIL") {
 		t.Errorf("code %q has look-alike characters", code)
 	}
-	if len(h.srv.Requests()) != 0 {
+	if len(h.srv.Calls()) != 0 {
 		t.Error("an unpaired message reached the model")
 	}
 	// Repeated messages do not mint new codes or get answers.
@@ -147,7 +147,7 @@ func TestSelfChatAndEchoes(t *testing.T) {
 	// The owner writing to someone else from the linked phone is never
 	// answered.
 	h.send(t, Inbound{ChatID: friend, SenderID: "self", FromSelf: true, Text: "see you tomorrow", MessageID: "own-1", Time: h.clock.Now()})
-	if n := len(h.srv.Requests()); n != 1 {
+	if n := len(h.srv.Calls()); n != 1 {
 		t.Errorf("model calls = %d; want only the owner's question", n)
 	}
 	if len(h.ch.to(friend)) != 0 {

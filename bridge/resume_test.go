@@ -80,7 +80,7 @@ func TestRestartAfterTheTurnWasStored(t *testing.T) {
 	if got := h.ch.to(friend); !slices.Equal(got, []string{"It's *4*."}) {
 		t.Errorf("sent %q; want the stored answer once, in WhatsApp markup", got)
 	}
-	if n := len(h.srv.Requests()); n != 0 {
+	if n := len(h.srv.Calls()); n != 0 {
 		t.Errorf("the model was asked %d times for a message already answered", n)
 	}
 	sess, _ := h.store.ActiveSession(context.Background(), friend)
@@ -119,7 +119,7 @@ func TestRestartMidReply(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("sent %+v; want %+v", got, want)
 	}
-	if n := len(h.srv.Requests()); n != 0 {
+	if n := len(h.srv.Calls()); n != 0 {
 		t.Errorf("the model was asked %d times", n)
 	}
 	it, _, _ := h.store.InboxGet(context.Background(), 1)
@@ -210,7 +210,7 @@ func TestDiskFull(t *testing.T) {
 		t.Errorf("first wait for room %s; want 1s", d)
 	}
 	asks := 0
-	for _, r := range h.srv.Requests() {
+	for _, r := range h.srv.Calls() {
 		if r.LastInput() == big {
 			asks++
 		}
@@ -252,7 +252,7 @@ func TestGiveUpAfterRepeatedCrashes(t *testing.T) {
 	if got := h.ch.to(friend); !slices.Equal(got, []string{gaveUpNotice}) {
 		t.Errorf("sent %q; want the give-up notice", got)
 	}
-	if n := len(h.srv.Requests()); n != 0 {
+	if n := len(h.srv.Calls()); n != 0 {
 		t.Errorf("the model was asked %d times", n)
 	}
 	it, _, _ := h.store.InboxGet(context.Background(), 1)

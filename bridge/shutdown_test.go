@@ -22,7 +22,7 @@ func TestShutdownLeavesUnfinishedTurnsPending(t *testing.T) {
 	if err := b.Handle(context.Background(), h.dm(friend, "slow question")); err != nil {
 		t.Fatal(err)
 	}
-	for len(h.srv.Requests()) == 0 {
+	for len(h.srv.Calls()) == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	if err := b.Shutdown(context.Background()); err == nil {

@@ -80,7 +80,7 @@ func TestStreamedAnswerInParts(t *testing.T) {
 		t.Errorf("inbox row %s; want done", it.State)
 	}
 	checkFinished(t, h)
-	if n := len(h.srv.Requests()); n != 1 {
+	if n := len(h.srv.Calls()); n != 1 {
 		t.Errorf("the model was asked %d times; want once", n)
 	}
 }
@@ -128,7 +128,7 @@ func TestStreamCutOffMidAnswer(t *testing.T) {
 	if got := h.ch.to(friend); !slices.Equal(got, want) {
 		t.Errorf("sent %q; want the first part, then the one-line notice", got)
 	}
-	if n := len(h.srv.Requests()); n != 1 {
+	if n := len(h.srv.Calls()); n != 1 {
 		t.Errorf("the model was asked %d times; want once (no fallback restarts the answer)", n)
 	}
 	it, _, _ := h.store.InboxGet(context.Background(), 1)
@@ -202,7 +202,7 @@ func TestRestartMidStream(t *testing.T) {
 	if len(got) != 2 || got[0] != (sent{friend, paragraph(2), "", "s-1"}) || !strings.Contains(got[1].text, "cut off") {
 		t.Errorf("sent %+v; want the unconfirmed part under its id, then the notice", got)
 	}
-	if n := len(h.srv.Requests()); n != 0 {
+	if n := len(h.srv.Calls()); n != 0 {
 		t.Errorf("the model was asked %d times", n)
 	}
 	it, _, _ := h.store.InboxGet(context.Background(), 1)

@@ -71,7 +71,7 @@ func BenchmarkInputGrowth(b *testing.B) {
 						fullHistory += Estimate(text) + Estimate(turn.Reply)
 					}
 				}
-				reqs := e.srv.Requests()
+				reqs := e.srv.Calls()
 				lastHistory = e.historyTokens(inputOf(reqs[len(reqs)-1]))
 			}
 			b.ReportMetric(float64(lastHistory), "history-tokens/compacted")

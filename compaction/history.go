@@ -248,10 +248,32 @@ type plan struct {
 // compaction after an overflow).
 func (c *History) budget(m *config.Model, text string, shrink int) int {
 	factor := c.calib.get(m.Ref())
-	reserve := min(1024, m.ContextWindow/10)
+	limit := c.contextLimit(m)
+	reserve := min(1024, limit/10)
 	fixed := int(float64(Estimate(c.cfg.Agent.SystemPrompt)+Estimate(text)+Estimate(notesHeader+notesAck)) * factor)
-	room := m.ContextWindow - m.MaxTokens - reserve - fixed
+	// A server whose real context is far below contextWindow (Ollama's
+	// 4096 by default) would leave no room at all for a maxTokens meant
+	// for the configured window: count at most a quarter of it for the
+	// answer.
+	room := limit - min(m.MaxTokens, limit/4) - reserve - fixed
 	return max(min(c.cfg.Agent.Compaction.MaxHistoryTokens, room)/shrink, 0)
+}
+
+// contextLimiter is what the agent knows of a local server's real
+// context for a model (*agent.Agent is one).
+type contextLimiter interface {
+	ContextLimit(m *config.Model) int
+}
+
+// contextLimit is the context the model really has: the smaller of what
+// its server serves and contextWindow, when the agent knows the server.
+func (c *History) contextLimit(m *config.Model) int {
+	if l, ok := c.agent.(contextLimiter); ok {
+		if n := l.ContextLimit(m); n > 0 {
+			return min(n, m.ContextWindow)
+		}
+	}
+	return m.ContextWindow
 }
 
 // prepare decides the context without waiting for a model: the notes and
@@ -397,22 +419,26 @@ func (c *History) conversation(chatID string, m *config.Model, p plan, text stri
 
 // observe learns the answering model's tokenizer from the server's count,
 // and reports whether the server silently truncated the context (Ollama
-// and LM Studio do: the count then equals the context size).
+// and LM Studio do; the agent tells, from the server's real context or
+// from counts that stop growing). Truncated counts, and the sums of a
+// turn with tool steps, are never learnt from.
 func (c *History) observe(out *agent.Outcome, p plan) bool {
 	if out == nil || out.Model == nil || out.Usage.InputTokens == 0 {
 		return false
 	}
 	in, m := out.Usage.InputTokens, out.Model
 	est := float64(p.estimate) * c.calib.get(m.Ref())
-	truncated := in >= m.ContextWindow || (float64(in) < est/2 && isPowerOfTwo(in) && in >= 256)
-	if truncated {
+	// The agent knows the server's real context, or sees counts that stop
+	// growing; a count that reaches the window the model is known to have
+	// was cut too (the server reports its context size as the input).
+	if out.Truncated || in >= c.contextLimit(m) {
 		c.log.Warn("the server cut the context to fit (reported input equals its context size); compacting",
 			"model", m.Ref(), "reported_tokens", in, "estimated_tokens", int(est),
 			"hint", "set contextWindow to the server's context length")
 		return true
 	}
-	c.calib.learn(m.Ref(), p.estimate, in)
+	if out.Steps == 1 {
+		c.calib.learn(m.Ref(), p.estimate, in)
+	}
 	return false
 }
-
-func isPowerOfTwo(n int) bool { return n > 0 && n&(n-1) == 0 }

@@ -189,7 +189,7 @@ func TestThousandTurnsStayWithinBudget(t *testing.T) {
 	e.store.DB().QueryRow(`SELECT count(*) FROM summaries`).Scan(&compactions)
 	budget := e.cfg.Agent.Compaction.MaxHistoryTokens + Estimate(notesAck)
 	sawNotes := false
-	for i, r := range e.srv.Requests() {
+	for i, r := range e.srv.Calls() {
 		in := inputOf(r)
 		if in.summarise {
 			continue
@@ -229,7 +229,7 @@ func TestInjectedInstructionStaysInTheNotes(t *testing.T) {
 		e.turn(t, "chat", i, text)
 	}
 	compactedAt := -1
-	for i, r := range e.srv.Requests() {
+	for i, r := range e.srv.Calls() {
 		in := inputOf(r)
 		if in.summarise {
 			if compactedAt < 0 {
@@ -285,7 +285,7 @@ func TestSummariserDownTruncatesInstead(t *testing.T) {
 		t.Fatal("history never exceeded the budget")
 	}
 	budget := e.cfg.Agent.Compaction.MaxHistoryTokens
-	for i, r := range e.srv.Requests() {
+	for i, r := range e.srv.Calls() {
 		if in := inputOf(r); !in.summarise && e.historyTokens(in) > budget {
 			t.Fatalf("request %d over budget with truncation", i)
 		}
@@ -318,7 +318,7 @@ func TestCrashBetweenSummaryAndMarkingChangesNothing(t *testing.T) {
 		t.Errorf("after failed compactions: %d messages, %d compacted, %d summaries; want both or neither (neither)", total, compacted, summaries)
 	}
 	summarised := 0
-	for _, r := range e.srv.Requests() {
+	for _, r := range e.srv.Calls() {
 		if inputOf(r).summarise {
 			summarised++
 		}
@@ -334,10 +334,10 @@ func TestOverflowCompactsHarderAndRetries(t *testing.T) {
 	for i := range 10 {
 		e.turn(t, "chat", i, fmt.Sprintf("Message %d: a fairly ordinary sentence for the history.", i))
 	}
-	before := len(e.srv.Requests())
+	before := len(e.srv.Calls())
 	e.srv.Enqueue(agenttest.Reply{Fault: agenttest.ContextOverflow})
 	turn := e.turn(t, "chat", 10, "and one more question")
-	reqs := e.srv.Requests()[before:]
+	reqs := e.srv.Calls()[before:]
 	if len(reqs) != 3 || !inputOf(reqs[1]).summarise {
 		t.Fatalf("requests after overflow: %d (want overflowing turn, summarise, retry)", len(reqs))
 	}
@@ -372,7 +372,7 @@ func TestModeOffOnlyDropsOldTurns(t *testing.T) {
 	for i := range 100 {
 		e.turn(t, "chat", i, fmt.Sprintf("Message %d with enough words in it to fill the history budget over time, quickly.", i))
 	}
-	for i, r := range e.srv.Requests() {
+	for i, r := range e.srv.Calls() {
 		in := inputOf(r)
 		if in.summarise {
 			t.Fatalf("request %d summarises with compaction off", i)
@@ -412,7 +412,7 @@ func TestNewSessionStartsEmpty(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.turn(t, "chat", 1, "what is my name?")
-	reqs := e.srv.Requests()
+	reqs := e.srv.Calls()
 	last := inputOf(reqs[len(reqs)-1])
 	if len(last.texts) != 1 {
 		t.Errorf("after /new the context has %d messages; want only the new one", len(last.texts))
@@ -450,7 +450,7 @@ func TestContextTokensIsWhatTheNextTurnSends(t *testing.T) {
 		// The turn's request: the last that is not the summariser's,
 		// which runs after it.
 		var in input
-		for _, r := range e.srv.Requests() {
+		for _, r := range e.srv.Calls() {
 			if q := inputOf(r); !q.summarise {
 				in = q
 			}

@@ -144,7 +144,7 @@ func TestInjectionCorpusIsInert(t *testing.T) {
 
 			turn, summaries, withNotes := 0, 0, 0
 			summarised := map[string]bool{}
-			for n, r := range e.srv.Requests() {
+			for n, r := range e.srv.Calls() {
 				if r.Method != "POST" {
 					continue
 				}

@@ -166,7 +166,9 @@ func runChat(tb testing.TB, cap, turns int, settle bool, sum func(string) agentt
 // newEnvCap is newEnv with the history cap set by extra, and a model
 // window large enough for the default cap.
 func newEnvCap(tb testing.TB, extra string) *env {
-	return newEnvWindow(tb, 32768, extra)
+	e := newEnvWindow(tb, 32768, extra)
+	e.srv.SetContextSize(32768) // the server loaded the model with the window the config says
+	return e
 }
 
 func percentile(d []time.Duration, p float64) time.Duration {
@@ -190,7 +192,7 @@ func BenchmarkTurnLatency(b *testing.B) {
 		b.ReportMetric(float64(percentile(lat, 0.5).Milliseconds()), "p50-ms")
 		b.ReportMetric(float64(percentile(lat, 0.9).Milliseconds()), "p90-ms")
 		b.ReportMetric(float64(slices.Max(lat).Milliseconds()), "max-ms")
-		b.ReportMetric(float64(prefixReuse(e.srv.Requests(), answerOf).summaries), "summaries")
+		b.ReportMetric(float64(prefixReuse(e.srv.Calls(), answerOf).summaries), "summaries")
 	}
 }
 
@@ -203,7 +205,7 @@ func BenchmarkPrefixReuse(b *testing.B) {
 		b.Run(fmt.Sprintf("cap=%d", cap), func(b *testing.B) {
 			for b.Loop() {
 				e, _ := runChat(b, cap, 100, true, factual)
-				r := prefixReuse(e.srv.Requests(), answerOf)
+				r := prefixReuse(e.srv.Calls(), answerOf)
 				b.ReportMetric(float64(r.summaries), "summaries")
 				b.ReportMetric(100*r.mean, "reuse-%")
 				b.ReportMetric(100*r.weighted, "weighted-reuse-%")
@@ -228,7 +230,7 @@ func TestFewSummariesAndPrefixReuse(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("cap=%d", tc.cap), func(t *testing.T) {
 			e, _ := runChat(t, tc.cap, 100, true, factual)
-			r := prefixReuse(e.srv.Requests(), answerOf)
+			r := prefixReuse(e.srv.Calls(), answerOf)
 			t.Logf("100 turns: %d summaries; reuse %.1f%% (weighted %.1f%%), input-only %.1f%% (weighted %.1f%%), worst request %.1f%%",
 				r.summaries, 100*r.mean, 100*r.weighted, 100*r.inputOnlyMean, 100*r.inputOnlyWeighted, 100*r.worst)
 			if r.summaries > tc.maxSummaries || r.summaries == 0 && tc.cap > 0 {

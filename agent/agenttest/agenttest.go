@@ -473,6 +473,19 @@ func (s *Server) Requests() []Request {
 	return out
 }
 
+// Calls returns the model calls received, in order: the POSTs to the
+// model APIs, without listings, probes of what the server is, or Ollama's
+// native load requests.
+func (s *Server) Calls() []Request {
+	var out []Request
+	for _, r := range s.Requests() {
+		if r.Method == "POST" && !strings.HasPrefix(r.Path, "/api/") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // Close releases hung requests and shuts the server down. It is safe to call
 // more than once.
 func (s *Server) Close() {
