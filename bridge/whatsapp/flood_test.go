@@ -159,7 +159,7 @@ func TestStrangerFloodOnAPersonalNumber(t *testing.T) {
 	if rows != 1 {
 		t.Errorf("%d inbox rows; want only the friend's", rows)
 	}
-	if n := len(lm.Requests()); n != 1 {
+	if n := len(lm.Calls()); n != 1 {
 		t.Errorf("%d model requests; want only the friend's", n)
 	}
 	// Bounded: the adapter keeps at most its quote snippets, the bridge
@@ -219,7 +219,7 @@ func TestStrangerFloodOnABotNumber(t *testing.T) {
 	if rows > len(perChat) {
 		t.Errorf("%d inbox rows for %d chats told something; want at most one each", rows, len(perChat))
 	}
-	if n := len(lm.Requests()); n != 0 {
+	if n := len(lm.Calls()); n != 0 {
 		t.Errorf("%d model requests; want none", n)
 	}
 	t.Logf("bot number: 10,000 stranger messages in %s; %d codes, %d strangers told, %d inbox rows",

@@ -275,7 +275,7 @@ func TestOnePersonOneChat(t *testing.T) {
 	}
 
 	ask("Q1", "what is my name?")
-	reqs := local.Requests()
+	reqs := local.Calls()
 	if len(reqs) == 0 {
 		t.Fatal("the local model was not asked")
 	}
@@ -286,7 +286,7 @@ func TestOnePersonOneChat(t *testing.T) {
 
 	local.SetDefault(agenttest.Reply{Fault: agenttest.ServerError})
 	ask("Q2", "and where do I live?")
-	if n := len(hosted.Requests()); n != 0 {
+	if n := len(hosted.Calls()); n != 0 {
 		t.Errorf("the hosted model was asked %d times; Alice's chat is /privacy local", n)
 	}
 	f.mu.Lock()

@@ -142,7 +142,7 @@ func TestAskOneBrokenModelLeavesItsNeighbourOnTheSameServer(t *testing.T) {
 			if strings.Contains(stdout+stderr, "SECRET") {
 				t.Errorf("reasoning leaked:\n%s%s", stdout, stderr)
 			}
-			if n := len(hosted.Requests()); n != 0 {
+			if n := len(hosted.Calls()); n != 0 {
 				t.Errorf("the hosted fallback got %d requests; want none while a local model answers", n)
 			}
 		})

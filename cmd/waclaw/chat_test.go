@@ -71,7 +71,7 @@ func TestChatScript(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, got)
 		}
 	}
-	if strings.Contains(got, "SECRET") || len(lm.Requests()) != 0 {
+	if strings.Contains(got, "SECRET") || len(lm.Calls()) != 0 {
 		t.Errorf("reasoning leaked or the local model was asked:\n%s", got)
 	}
 	if i, j := strings.Index(got, "now uses"), strings.Index(got, "Hello from"); i < 0 || j < i {
@@ -120,7 +120,7 @@ func TestChatCrashAnswersPendingExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(60 * time.Second)
-	for len(lm.Requests()) == 0 {
+	for len(lm.Calls()) == 0 {
 		if time.Now().After(deadline) {
 			first.Process.Kill()
 			t.Fatal("the first run never asked the model")
@@ -148,7 +148,7 @@ func TestChatCrashAnswersPendingExactlyOnce(t *testing.T) {
 			t.Errorf("run %d printed %q; want %q", run, out.String(), want)
 		}
 	}
-	if n := len(lm.Requests()); n != 2 {
+	if n := len(lm.Calls()); n != 2 {
 		t.Errorf("the model was asked %d times; want twice (once killed, once answered)", n)
 	}
 	st, err := store.Open(context.Background(), filepath.Join(data, "waclaw.db"))

@@ -68,7 +68,7 @@ func flood(t *testing.T, whatsapp string) floodResult {
 		t.Fatalf("waclaw chat: %v", err)
 	}
 	<-done
-	res := floodResult{p: p, elapsed: time.Since(start), modelRequests: len(lm.Requests()), repliesPerStranger: map[string]int{}}
+	res := floodResult{p: p, elapsed: time.Since(start), modelRequests: len(lm.Calls()), repliesPerStranger: map[string]int{}}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		res.maxRSSKB = ru.Maxrss
 	}

@@ -241,5 +241,5 @@ func TestKilledUnderLoad(t *testing.T) {
 	if notDone != 0 || outbox != 0 || dupTurns != 0 {
 		t.Errorf("after the restart: %d inbox rows not done, %d outbox rows left, %d messages stored twice in the history", notDone, outbox, dupTurns)
 	}
-	t.Logf("the model was asked %d times for %d messages", len(lm.Requests()), chats*msgs)
+	t.Logf("the model was asked %d times for %d messages", len(lm.Calls()), chats*msgs)
 }

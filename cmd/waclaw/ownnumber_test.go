@@ -122,7 +122,7 @@ func TestOwnNumberThroughChat(t *testing.T) {
 	}
 
 	cfg = ownNumberConfig(t, lm.URL, fmt.Sprintf(`{ admins: [%q], allowFrom: [%q, "+15550000004"], maxMessageChars: 500 }`, ownerNumber, friendNumber))
-	before := len(lm.Requests())
+	before := len(lm.Calls())
 	got = jsonlRun(t, cfg, data, dmFrom(friendNumber, strings.Repeat("long ", 200)), place)
 	if r := got[friendNumber]; len(r) != 1 || !strings.Contains(r[0], "too long") {
 		t.Errorf("a message over maxMessageChars got %q; want that it is too long", r)
@@ -130,7 +130,7 @@ func TestOwnNumberThroughChat(t *testing.T) {
 	if r := got["+15550000004"]; len(r) != 1 || !strings.Contains(r[0], "I can only read text") {
 		t.Errorf("a location got %q; want the text-only notice", r)
 	}
-	if n := len(lm.Requests()) - before; n != 0 {
+	if n := len(lm.Calls()) - before; n != 0 {
 		t.Errorf("%d model requests for a too-long message and a location; want none", n)
 	}
 }
@@ -164,7 +164,7 @@ func TestBotNumberThroughChat(t *testing.T) {
 	if r := strings.Join(got[ownerNumber], "\n"); !strings.Contains(r, strangerNum) || !strings.Contains(r, code[1]) {
 		t.Errorf("the admin's own chat got %q; want the waiting request", r)
 	}
-	if n := len(lm.Requests()); n != 0 {
+	if n := len(lm.Calls()); n != 0 {
 		t.Errorf("%d model requests; want none", n)
 	}
 }
@@ -188,7 +188,7 @@ func TestBacklogThroughChat(t *testing.T) {
 	if r := got[friendNumber]; len(r) != 1 || !strings.Contains(r[0], "I was offline when you wrote") {
 		t.Errorf("the backlog got %q; want one line saying the messages were not answered", r)
 	}
-	if n := len(lm.Requests()); n != 0 {
+	if n := len(lm.Calls()); n != 0 {
 		t.Errorf("%d model requests for a three-day-old backlog; want none", n)
 	}
 }
