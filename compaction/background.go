@@ -3,6 +3,7 @@ package compaction
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	"waclaw/store"
@@ -150,6 +151,12 @@ func (w window) due() bool {
 		used += w.cost(msg.Text)
 	}
 	return used*dueDen > w.budget*dueNum
+}
+
+// with is the window once a turn of text and reply is stored after it.
+func (w window) with(text, reply string) window {
+	w.tail = append(slices.Clip(w.tail), store.Message{Role: store.RoleUser, Text: text}, store.Message{Role: store.RoleAssistant, Text: reply})
+	return w
 }
 
 // afterTurn schedules a compaction when the chat's history, with the turn

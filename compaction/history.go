@@ -148,12 +148,17 @@ func (c *History) Reply(ctx context.Context, chatID, text, platformMsgID string)
 	if err := c.saveTurn(ctx, sess.ID, text, platformMsgID, reply); err != nil {
 		return turn, err
 	}
-	if truncatedByServer && c.cfg.Agent.Compaction.Mode == "auto" {
+	switch {
+	case c.cfg.Agent.Compaction.Mode != "auto":
+	case truncatedByServer:
 		// The server cut the context without saying so: compact hard so
 		// the next turn fits. The reply already made is kept.
 		c.schedule(chatID, 2)
+	case plan.history.with(text, reply).due():
+		// Known from the window the turn was made from, without reading
+		// the history again.
+		c.schedule(chatID, 1)
 	}
-	c.afterTurn(ctx, sess)
 	return turn, nil
 }
 
@@ -240,6 +245,7 @@ type plan struct {
 	recent    []store.Message // verbatim turns, oldest first
 	estimate  int             // raw token estimate of the whole request input
 	localOnly bool            // the chat is set to /privacy local
+	history   window          // what it was made from, to tell after the turn whether a compaction is due
 }
 
 // budget is the room for notes and recent turns: the model's window less
@@ -291,7 +297,9 @@ func (c *History) prepare(ctx context.Context, sess store.Session, m *config.Mod
 			c.schedule(sess.ChatID, 1)
 		}
 	}
-	return c.finish(w.notes, w.fits, text), nil
+	p := c.finish(w.notes, w.fits, text)
+	p.history = w
+	return p, nil
 }
 
 // window is a session's history as a turn would see it: the notes, the
