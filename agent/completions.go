@@ -95,9 +95,12 @@ func (p *completionsProvider) Complete(ctx context.Context, m *config.Model, req
 		text     thinkFilter
 		finished bool
 	)
-	if !m.Reasoning {
-		text.settle() // a model that does not reason writes only its answer
-	}
+	// Nothing is handed out early on the model's word alone: on chat
+	// completions LM Studio's MiniMax (reasoning: false in the catalog)
+	// writes its reasoning into the text and ends it with a lone </think>.
+	// Text streams only once the server has shown that it keeps reasoning
+	// apart, or a </think> has passed; otherwise the answer goes out whole
+	// at the end.
 	for stream.Next() {
 		idle.kick()
 		chunk := stream.Current()

@@ -3,12 +3,15 @@ package bridge
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"waclaw/agent"
 	"waclaw/agent/agenttest"
+	"waclaw/config"
 	"waclaw/store"
 )
 
@@ -234,5 +237,47 @@ func BenchmarkFirstWords(b *testing.B) {
 			b.ReportMetric(first.Seconds(), "s/first")
 			b.ReportMetric(last.Seconds(), "s/last")
 		})
+	}
+}
+
+// LM Studio's MiniMax on chat completions (reasoning: false in the
+// catalog) writes its reasoning into the text and ends it with a lone
+// </think>: nothing of it may go out as a part before that tag shows what
+// it was.
+func TestStreamLoneThinkOnChatCompletions(t *testing.T) {
+	srv := agenttest.New(t, agenttest.LMStudio, "m")
+	secret := strings.Repeat("SECRET reasoning goes on and on.\n\n", 40)
+	srv.Enqueue(agenttest.Reply{Raw: secret + "</think>" + longAnswer(3), ChunkDelay: time.Millisecond})
+	src := fmt.Sprintf(`{
+	  agents: { defaults: { model: { primary: "lms/m", fallbacks: [] } } },
+	  models: { mode: "replace", providers: { lms: { baseUrl: %q, api: "openai-completions", models: [{ id: "m", reasoning: false }] } } },
+	  channels: { whatsapp: { allowFrom: [%q] } },
+	}`, srv.URL, friend)
+	cfg, err := config.Parse("t", []byte(src), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := testStore(t, filepath.Join(t.TempDir(), "waclaw.db"))
+	ch := &fakeChannel{}
+	b := wire(t, cfg, st, ch, agent.Options{}, Options{})
+	if err := b.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer b.Shutdown(context.Background())
+	in := Inbound{ChatID: friend, SenderID: friend, SenderPhone: friend, Text: "hi", MessageID: "M1", Time: time.Now()}
+	if err := b.Handle(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Idle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := ch.to(friend)
+	if len(got) == 0 {
+		t.Fatal("no answer")
+	}
+	for i, s := range got {
+		if strings.Contains(s, "SECRET") || strings.Contains(s, "think>") {
+			t.Errorf("part %d carries reasoning: %.60q", i, s)
+		}
 	}
 }
