@@ -155,3 +155,36 @@ func TestReasoningOnlyAnswerApology(t *testing.T) {
 		t.Errorf("reply = %q; want %q", got, want)
 	}
 }
+
+// With only the primary in the chain, /status says what happens when it
+// cannot answer, and where to learn how to add a fallback.
+func TestStatusSaysWhenThereIsNoFallback(t *testing.T) {
+	srv := agenttest.New(t, agenttest.LMStudio, "m")
+	src := fmt.Sprintf(`{
+	  agents: { defaults: { model: { primary: "local/m", fallbacks: [] } } },
+	  models: { mode: "replace", providers: { local: { baseUrl: %q, api: "openai-responses", models: [{ id: "m" }] } } },
+	}`, srv.URL)
+	cfg, err := config.Parse("t", []byte(src), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := testStore(t, filepath.Join(t.TempDir(), "waclaw.db"))
+	ch := &fakeChannel{}
+	b := wire(t, cfg, st, ch, agent.Options{}, Options{})
+	defer b.Shutdown(context.Background())
+	in := Inbound{ChatID: "self", SenderID: "self", FromSelf: true, SelfChat: true, Text: "/status", MessageID: "S1", Time: time.Now()}
+	if err := b.Handle(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Idle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(ch.to("self"), "\n"); !strings.Contains(got, "No fallback is configured") || !strings.Contains(got, "waclaw doctor") {
+		t.Errorf("/status with no fallback:\n%s", got)
+	}
+	h := newHarness(t, "") // a fallback is configured
+	h.send(t, h.self("/status"))
+	if strings.Contains(h.last("self"), "No fallback") {
+		t.Errorf("/status with a fallback says there is none:\n%s", h.last("self"))
+	}
+}

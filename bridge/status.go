@@ -44,6 +44,9 @@ func (b *Bridge) status(ctx context.Context, chatID string) (string, error) {
 		fmt.Fprintf(&sb, "\n%d. %s: %s", i+1, cm.Label(), state)
 	}
 	sb.WriteString("\n") // the list ends: what follows is not part of its last item
+	if chain := b.agent.Chain(m); len(chain) == 1 {
+		fmt.Fprintf(&sb, "\nNo fallback is configured: when %s cannot answer, this chat gets a short apology and nothing goes to a hosted model (`waclaw doctor` says how to add one).\n", chain[0].Label())
+	}
 	b.mu.Lock()
 	last := b.lastFail[chatID]
 	b.mu.Unlock()

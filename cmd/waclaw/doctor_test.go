@@ -42,6 +42,7 @@ ok    lmstudio/minimax-m2.1-gs32: listed   the server lists minimax-m2.1-gs32
 ok    lmstudio: endpoint                   POST ` + lm.URL + `/responses exists
 ok    lmstudio/minimax-m2.1-gs32: warm-up  cold X, warm X: "Hello from the fake."
 ok    lmstudio/minimax-m2.1-gs32: context  LM Studio serves minimax-m2.1-gs32 with 196608 tokens of context; contextWindow says 196608
+ok    fallback                             none: when lmstudio/minimax-m2.1-gs32 cannot answer, chats get a short apology and nothing goes to a hosted model; to add one, set ANTHROPIC_API_KEY and add agents.defaults.model.fallbacks: ["anthropic/claude-sonnet-4-5"]
 warn  whatsapp                             not linked
       -> run ` + "`waclaw pair`" + ` once in a terminal, as the user waclaw runs as; then start waclaw (or its service)
 
@@ -92,7 +93,7 @@ ready, with 1 warning
 	for _, c := range report.Checks {
 		names = append(names, c.Status+" "+c.Name)
 	}
-	wantNames := []string{"ok config", "ok data dir", "ok database", "ok lmstudio: key", "fail lmstudio: server", "warn whatsapp"}
+	wantNames := []string{"ok config", "ok data dir", "ok database", "ok lmstudio: key", "fail lmstudio: server", "ok fallback", "warn whatsapp"}
 	if report.OK || !cmp.Equal(names, wantNames) {
 		t.Errorf("doctor --json = ok %v, checks %q; want ok false, %q", report.OK, names, wantNames)
 	}

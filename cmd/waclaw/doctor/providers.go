@@ -43,6 +43,18 @@ func (d *doctor) checkChain(ctx context.Context, cfg *config.Config) {
 	for _, p := range order {
 		d.checkProvider(ctx, p, models[p])
 	}
+	d.checkFallback(cfg)
+}
+
+// checkFallback says, when no fallback is configured, what happens when
+// the primary cannot answer, and how to add one.
+func (d *doctor) checkFallback(cfg *config.Config) {
+	if len(cfg.Fallbacks) > 0 {
+		return // the chain above lists them
+	}
+	d.add(Check{Name: "fallback", Status: OK, Detail: fmt.Sprintf(
+		"none: when %s cannot answer, chats get a short apology and nothing goes to a hosted model; to add one, set ANTHROPIC_API_KEY and add agents.defaults.model.fallbacks: [\"anthropic/claude-sonnet-4-5\"]",
+		cfg.Primary.Ref())})
 }
 
 // checkProvider: the key, the models list, then per model whether it is
