@@ -226,13 +226,11 @@ func listed(list []string, number string) bool {
 }
 
 // Number turns what a person typed into an E.164 number, or says how to
-// write it.
+// write it. It is config.NormalizePhone, so a number typed to /allow or
+// `waclaw access` is read as the config reads allowFrom: with its country
+// code, or not at all.
 func Number(typed string) (string, error) {
-	n, err := config.NormalizePhone(typed)
-	if err != nil {
-		return "", fmt.Errorf("%q is not a phone number: write it in international form, like +15551234567", strings.TrimSpace(typed))
-	}
-	return n, nil
+	return config.NormalizePhone(typed)
 }
 
 // AdminChange says what Allow does to a number's admin flag.

@@ -155,6 +155,44 @@ func TestAllowNeverDemotes(t *testing.T) {
 	}
 }
 
+// A number typed to /allow, /deny or `waclaw access` is read as the
+// config reads allowFrom: without a country code it is refused, never
+// stored with a "+" guessed in front of a local number.
+func TestNumberNeedsTheCountryCode(t *testing.T) {
+	tests := []struct{ typed, want, err string }{
+		{typed: "+1 (555) 000-0009", want: "+15550000009"},
+		{typed: "0044 20 7946 0958", want: "+442079460958"},
+		{typed: "5551234", err: `"5551234" has no country code: write it in international form with the country code, like +15551234567`},
+		{typed: "15550000009", err: `"15550000009" has no country code: write it in international form`},
+		{typed: "+5551234", err: "too short for an international number"},
+		{typed: "call me", err: `"call me" is not a phone number: write it in international form`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.typed, func(t *testing.T) {
+			got, err := Number(tt.typed)
+			if tt.err == "" {
+				if err != nil || got != tt.want {
+					t.Errorf("Number(%q) = %q, %v; want %q", tt.typed, got, err, tt.want)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("Number(%q) = %q, %v; want an error containing %q", tt.typed, got, err, tt.err)
+			}
+		})
+	}
+
+	p, st, _ := newPolicy(t, defaultBlock)
+	for _, typed := range []string{"5551234", "+5551234"} {
+		if e, err := p.Allow(context.Background(), typed, MakeAdmin); err == nil {
+			t.Errorf("Allow(%q) = %+v; want it refused", typed, e)
+		}
+	}
+	if list, err := st.AccessList(context.Background()); err != nil || len(list) != 0 {
+		t.Errorf("access list after refused numbers = %+v, %v; want nothing stored", list, err)
+	}
+}
+
 func TestDenyBlocksAndDemotes(t *testing.T) {
 	p, _, _ := newPolicy(t, defaultBlock)
 	ctx := context.Background()

@@ -11,6 +11,8 @@ import (
 
 	"go.mau.fi/whatsmeow"
 	"golang.org/x/term"
+
+	"waclaw/config"
 )
 
 // PairDisplayName is how the linked device appears on the phone. WhatsApp
@@ -177,18 +179,17 @@ func (a *Adapter) pairLoop(ctx context.Context, out io.Writer, qrs <-chan whatsm
 	}
 }
 
-// ParsePhone checks an E.164 number ("+" and 7 to 15 digits, spaces and
-// dashes allowed) and returns its digits.
+// ParsePhone reads the number for a pairing code as every other number is
+// read (config.NormalizePhone: with "+" or "00" and the country code) and
+// returns its digits, the form WhatsApp's pair-code request takes. Bare
+// digits are refused here too, though WhatsApp would take them: the same
+// number typed to `pair` and to `access allow` must mean the same thing.
 func ParsePhone(s string) (string, error) {
-	t := strings.NewReplacer(" ", "", "-", "", "(", "", ")", "").Replace(strings.TrimSpace(s))
-	if !strings.HasPrefix(t, "+") {
-		return "", fmt.Errorf("phone number %q must be in international format, starting with + and the country code", s)
+	n, err := config.NormalizePhone(s)
+	if err != nil {
+		return "", err
 	}
-	d := t[1:]
-	if d == "" || digits(d) != d || d[0] == '0' || len(d) < 7 || len(d) > 15 {
-		return "", fmt.Errorf("phone number %q is not a valid international number (+ then 7 to 15 digits)", s)
-	}
-	return d, nil
+	return strings.TrimPrefix(n, "+"), nil
 }
 
 // IsTerminal reports whether w is a terminal, where a person can scan a

@@ -177,16 +177,33 @@ func TestPairAlreadyLinked(t *testing.T) {
 	}
 }
 
+// The number for a pairing code is read as every other number is: with
+// its country code, "+" or "00" in front; bare digits are refused with the
+// message `access allow` gives, though WhatsApp would take them.
 func TestParsePhone(t *testing.T) {
-	for in, want := range map[string]string{"+15551234567": "15551234567", " +49 151 2345-6789 ": "4915123456789", "+44 (20) 7946 0958": "442079460958"} {
-		got, err := ParsePhone(in)
-		if err != nil || got != want {
-			t.Errorf("ParsePhone(%q) = %q, %v; want %q", in, got, err, want)
-		}
+	tests := []struct{ in, want, err string }{
+		{in: "+15551234567", want: "15551234567"},
+		{in: " +49 151 2345-6789 ", want: "4915123456789"},
+		{in: "+44 (20) 7946 0958", want: "442079460958"},
+		{in: "001 555.000.1111", want: "15550001111"},
+		{in: "15550001111", err: `"15550001111" has no country code: write it in international form with the country code, like +15551234567`},
+		{in: "", err: "no phone number given"},
+		{in: "+0155512345", err: "is not a phone number"},
+		{in: "+5551234", err: "too short"},
+		{in: "+1234567890123456", err: "too long"},
+		{in: "+1555abc4567", err: "is not a phone number"},
+		{in: "+", err: "is not a phone number"},
 	}
-	for _, in := range []string{"", "15551234567", "+0155512345", "+12345", "+1234567890123456", "+1555abc4567", "+"} {
-		if _, err := ParsePhone(in); err == nil {
-			t.Errorf("ParsePhone(%q) error = nil", in)
+	for _, tt := range tests {
+		got, err := ParsePhone(tt.in)
+		if tt.err == "" {
+			if err != nil || got != tt.want {
+				t.Errorf("ParsePhone(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.err) {
+			t.Errorf("ParsePhone(%q) = %q, %v; want an error containing %q", tt.in, got, err, tt.err)
 		}
 	}
 	f := unpaired()
