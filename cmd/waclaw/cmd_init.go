@@ -71,7 +71,13 @@ func initCommand(fs *flag.FlagSet) runFunc {
 		if len(e.args) > 0 {
 			return usageError{"init takes no arguments (servers are given with --url)"}
 		}
-		return runInit(ctx, e, o)
+		// A person at a terminal chooses; otherwise the flags and the best
+		// model decide.
+		var in *bufio.Reader
+		if f, ok := e.stdin.(*os.File); ok && whatsapp.IsTerminal(f) && whatsapp.IsTerminal(e.stdout) {
+			in = bufio.NewReader(e.stdin)
+		}
+		return runInit(ctx, e, o, in)
 	}
 }
 
@@ -98,16 +104,12 @@ func (m foundModel) usable() bool {
 	return !strings.Contains(id, "embed") && !strings.Contains(id, "rerank")
 }
 
-func runInit(ctx context.Context, e *env, o *initOptions) error {
+// runInit asks its questions on in, or on nothing when in is nil.
+func runInit(ctx context.Context, e *env, o *initOptions, in *bufio.Reader) error {
 	path, _ := e.global.configFile("")
 	if _, err := os.Stat(path); err == nil && !o.force {
 		return fmt.Errorf("%s already exists: waclaw init does not overwrite it; run waclaw init --force to replace it, or waclaw --config NEW.json5 init to write another", path)
 	}
-	var in *bufio.Reader
-	if f, ok := e.stdin.(*os.File); ok && whatsapp.IsTerminal(f) && whatsapp.IsTerminal(e.stdout) {
-		in = bufio.NewReader(e.stdin)
-	}
-
 	targets := defaultServers
 	if len(o.urls) > 0 {
 		targets = nil
@@ -167,6 +169,9 @@ func runInit(ctx context.Context, e *env, o *initOptions) error {
 
 	text := initConfigText(servers, primary, o)
 	if _, err := config.Parse(path, []byte(text), os.LookupEnv); err != nil {
+		if o.fallback != "" {
+			return fmt.Errorf("--fallback %q: the config would not load: %w", o.fallback, err)
+		}
 		return fmt.Errorf("the config init made does not load (a bug in waclaw init): %w", err)
 	}
 	if err := writeNewFile(path, text, o.force); err != nil {
@@ -370,8 +375,11 @@ func apiName(a config.API) string {
 
 func describeFound(m foundModel) string {
 	var parts []string
-	if m.context > 0 {
-		parts = append(parts, fmt.Sprintf("context %d", m.context))
+	switch {
+	case m.context > 0 && m.maxOnly:
+		parts = append(parts, fmt.Sprintf("up to %d tokens of context", m.context))
+	case m.context > 0:
+		parts = append(parts, fmt.Sprintf("%d tokens of context", m.context))
 	}
 	if m.loaded {
 		parts = append(parts, "loaded")

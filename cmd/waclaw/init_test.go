@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,5 +134,46 @@ func TestInitWithNoServer(t *testing.T) {
 	}
 	if cfg.Primary.Provider.BaseURL != "http://127.0.0.1:1234/v1" || cfg.Primary.Provider.ID != "lmstudio" {
 		t.Errorf("primary = %s at %s; want LM Studio's default address", cfg.Primary.Ref(), cfg.Primary.Provider.BaseURL)
+	}
+}
+
+// At a terminal, init asks: the model from the numbered list, whose
+// number it is, and whether to add a hosted fallback.
+func TestInitAsksAtATerminal(t *testing.T) {
+	lm := agenttest.New(t, agenttest.LMStudio, "some-model")
+	ollama := agenttest.New(t, agenttest.Ollama, "qwen3:4b")
+	cleanEnv(t)
+	path := filepath.Join(t.TempDir(), "config.json5")
+	var out strings.Builder
+	e := &env{global: &globals{configPath: path}, stdin: strings.NewReader(""), stdout: &out, stderr: &out}
+	o := &initOptions{urls: repeated{lm.URL, ollama.URL}}
+	answers := bufio.NewReader(strings.NewReader("7\n2\n2\n2\n"))
+	if err := runInit(context.Background(), e, o, answers); err != nil {
+		t.Fatalf("init: %v\n%s", err, out.String())
+	}
+	t.Logf("$ waclaw init (at a terminal; typed 7, 2, 2, 2)\n%s", out.String())
+	if !strings.Contains(out.String(), "Type a number from 1 to 2.") {
+		t.Errorf("an answer out of range was not asked again:\n%s", out.String())
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Primary.Ref() != "ollama/qwen3:4b" || cfg.WhatsApp.SelfChatMode ||
+		len(cfg.Fallbacks) != 1 || cfg.Fallbacks[0].Ref() != "anthropic/claude-sonnet-4-5" {
+		t.Errorf("chose model 2, a bot number and fallback 2; got primary %s, selfChatMode %v, fallbacks %v",
+			cfg.Primary.Ref(), cfg.WhatsApp.SelfChatMode, cfg.Fallbacks)
+	}
+}
+
+func TestInitRejectsAModelNoServerServes(t *testing.T) {
+	lm := agenttest.New(t, agenttest.LMStudio, "some-model")
+	path := filepath.Join(t.TempDir(), "config.json5")
+	_, _, err := initIn(t, path, "--url", lm.URL, "--model", "nosuch")
+	if err == nil || !strings.Contains(err.Error(), "lmstudio/some-model") {
+		t.Errorf("--model nosuch: err = %v; want the models found", err)
+	}
+	if _, statErr := os.Stat(path); statErr == nil {
+		t.Errorf("a config was written for a model no server serves")
 	}
 }
