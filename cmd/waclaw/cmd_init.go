@@ -185,6 +185,9 @@ func runInit(ctx context.Context, e *env, o *initOptions, in *bufio.Reader) erro
 	}
 	if o.fallback != "" {
 		fmt.Fprintf(e.stdout, "Fallback: %s\n", o.fallback)
+		if env := keyEnv(o.fallback); strings.HasSuffix(env, "_API_KEY") && os.Getenv(env) == "" {
+			fmt.Fprintf(e.stdout, "          %s is not set: until it is, the fallback is skipped and doctor fails its key check\n", env)
+		}
 	} else {
 		fmt.Fprintln(e.stdout, "Fallback: none (a commented-out line in the file says how to add one)")
 	}

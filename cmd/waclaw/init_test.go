@@ -98,8 +98,12 @@ func TestInitNeverOverwritesWithoutForce(t *testing.T) {
 func TestInitBotNumberAndFallback(t *testing.T) {
 	lm := agenttest.New(t, agenttest.LMStudio, "some-model")
 	path := filepath.Join(t.TempDir(), "config.json5")
-	if _, _, err := initIn(t, path, "--url", lm.URL, "--bot-number", "--fallback", "anthropic/claude-sonnet-4-5"); err != nil {
+	stdout, _, err := initIn(t, path, "--url", lm.URL, "--bot-number", "--fallback", "anthropic/claude-sonnet-4-5")
+	if err != nil {
 		t.Fatalf("init: %v", err)
+	}
+	if !strings.Contains(stdout, "ANTHROPIC_API_KEY is not set") {
+		t.Errorf("init does not say the fallback's key is unset:\n%s", stdout)
 	}
 	cfg, err := config.Load(path)
 	if err != nil {
