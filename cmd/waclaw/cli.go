@@ -66,6 +66,7 @@ func commands() []*command {
 		{name: "ask", args: "[--model NAME] TEXT", summary: "ask one question through the model chain (TEXT or stdin); the answering model on stderr", withFlags: askCommand},
 		{name: "chat", args: "[--as +NUMBER] [--chat ID]", summary: "talk to the bot in the terminal (one message per line; reads stdin, so it can be scripted)", withFlags: chatCommand},
 		{name: "access", args: "list|allow|deny|approve", summary: "who may talk to the bot: list, allow +NUMBER [--admin], deny +NUMBER, approve CODE [--admin]", withFlags: accessCommand},
+		{name: "init", args: "[--url URL]... [--model ID] [--fallback REF] [--bot-number] [--force]", summary: "find local model servers, write a config for the best model, and check it as doctor does", withFlags: initCommand},
 		{name: "config check", args: "[FILE]", summary: "check a config file and print the setup it resolves to", run: runConfigCheck},
 		{name: "doctor", args: "[--json]", summary: "check the config, database, each model of the chain (with a warm-up) and the WhatsApp link; exit 1 if the chain cannot work", withFlags: doctorCommand},
 		{name: "models", summary: "list every model waclaw can use, with its alias and role", run: runModels},
