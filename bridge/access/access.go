@@ -260,9 +260,24 @@ func (p *Policy) Allow(ctx context.Context, typed string, admin AdminChange) (st
 }
 
 // Deny blocks a number: its messages are ignored and it is no longer an
-// admin. It returns the entry as stored.
+// admin. It returns the entry as stored. A number that an older waclaw
+// stored without checking it (like +5551234) can still be denied by
+// writing it exactly as `access list` shows it.
 func (p *Policy) Deny(ctx context.Context, typed string) (store.AccessEntry, error) {
-	return p.set(ctx, typed, func(e *store.AccessEntry) { e.State, e.Admin = store.AccessBlocked, false })
+	block := func(e *store.AccessEntry) { e.State, e.Admin = store.AccessBlocked, false }
+	if _, err := Number(typed); err != nil {
+		if e, ok, lerr := p.store.Access(ctx, strings.TrimSpace(typed)); lerr == nil && ok {
+			p.pairMu.Lock()
+			defer p.pairMu.Unlock()
+			e.PairingCode, e.CodeExpiresAt = "", time.Time{}
+			block(&e)
+			if err := p.store.SetAccess(ctx, e); err != nil {
+				return store.AccessEntry{}, err
+			}
+			return e, nil
+		}
+	}
+	return p.set(ctx, typed, block)
 }
 
 // set changes the entry of the number typed, dropping any pairing code it

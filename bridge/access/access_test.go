@@ -404,3 +404,20 @@ func TestPairingCapUnderConcurrency(t *testing.T) {
 		t.Errorf("%d codes issued to %d racing requesters; want %d", codes, 4*MaxPending, MaxPending)
 	}
 }
+
+// A number an older waclaw stored without checking it can still be
+// blocked, written as `access list` shows it.
+func TestDenyALegacyNumber(t *testing.T) {
+	p, st, _ := newPolicy(t, defaultBlock)
+	ctx := context.Background()
+	if err := st.SetAccess(ctx, store.AccessEntry{Number: "+5551234", State: store.AccessAllowed, Admin: true}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := p.Deny(ctx, "+5551234")
+	if err != nil || e.State != store.AccessBlocked || e.Admin {
+		t.Fatalf("Deny(+5551234) = %+v, %v; want it blocked", e, err)
+	}
+	if _, err := p.Deny(ctx, "+5559999"); err == nil {
+		t.Error("Deny of a short number nobody stored succeeded; want the number's error")
+	}
+}
