@@ -98,6 +98,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return nil
 	}
 	cmd, cmdArgs := findCommand(rest)
+	if cmd == nil && len(rest) > 1 && isHelp(rest[1]) && printGroupHelp(stdout, rest[0]) {
+		return nil // "config --help": the commands under "config"
+	}
 	if cmd == nil {
 		msg := fmt.Sprintf("unknown command %q", strings.Join(rest[:min(len(rest), 2)], " "))
 		if s := suggest(rest[0]); s != "" {
@@ -180,11 +183,43 @@ func suggest(word string) string {
 	return ""
 }
 
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
+}
+
+// printGroupHelp lists the commands whose name starts with the word group
+// ("config" for "config check"), and reports whether there were any.
+func printGroupHelp(w io.Writer, group string) bool {
+	var cs []*command
+	for _, c := range commands() {
+		if strings.HasPrefix(c.name, group+" ") {
+			cs = append(cs, c)
+		}
+	}
+	if len(cs) == 0 {
+		return false
+	}
+	fmt.Fprintf(w, "Usage: waclaw %s COMMAND [args]\n\nCommands:\n", group)
+	printCommands(w, cs)
+	fmt.Fprintf(w, "\nRun 'waclaw %s COMMAND --help' for a command's own flags.\n", group)
+	return true
+}
+
+// printCommands lists commands with their arguments in one aligned column
+// and their summaries in the next.
+func printCommands(w io.Writer, cs []*command) {
+	width := 0
+	for _, c := range cs {
+		width = max(width, len(strings.TrimSpace(c.name+" "+c.args)))
+	}
+	for _, c := range cs {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, strings.TrimSpace(c.name+" "+c.args), c.summary)
+	}
+}
+
 func printHelp(w io.Writer, root *flag.FlagSet) {
 	fmt.Fprintf(w, "waclaw: a WhatsApp assistant on your own model, with hosted fallbacks.\n\nUsage: waclaw [global flags] COMMAND [args]\n\nCommands:\n")
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-22s %s\n", strings.TrimSpace(c.name+" "+c.args), c.summary)
-	}
+	printCommands(w, commands())
 	fmt.Fprintf(w, "\nGlobal flags (also accepted after the command):\n")
 	printFlags(w, root)
 	fmt.Fprintf(w, "\nRun 'waclaw COMMAND --help' for a command's own flags.\n")
@@ -196,8 +231,10 @@ func printCommandHelp(w io.Writer, c *command, fs *flag.FlagSet) {
 }
 
 func printFlags(w io.Writer, fs *flag.FlagSet) {
+	width := 0
+	fs.VisitAll(func(f *flag.Flag) { width = max(width, len(f.Name)) })
 	fs.VisitAll(func(f *flag.Flag) {
-		fmt.Fprintf(w, "  --%-12s %s\n", f.Name, f.Usage)
+		fmt.Fprintf(w, "  --%-*s  %s\n", width, f.Name, f.Usage)
 	})
 }
 
