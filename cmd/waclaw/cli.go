@@ -38,6 +38,9 @@ type globals struct {
 	dataDir    string
 	logLevel   string
 	logFormat  string
+	// logLevelSet is whether --log-level was given: a command may quiet
+	// the default level (chat at a terminal), never a chosen one.
+	logLevelSet bool
 }
 
 func (g *globals) register(fs *flag.FlagSet) {
@@ -64,7 +67,7 @@ func commands() []*command {
 		{name: "pair", args: "[--phone +NUMBER] [--qr-png FILE]", summary: "link a WhatsApp account by QR code, or by an 8-character code with --phone", withFlags: pairCommand},
 		{name: "logout", summary: "unlink the WhatsApp account and clear its session", run: runLogout},
 		{name: "ask", args: "[--model NAME] TEXT", summary: "ask one question through the model chain (TEXT or stdin); the answering model on stderr", withFlags: askCommand},
-		{name: "chat", args: "[--as +NUMBER] [--chat ID]", summary: "talk to the bot in the terminal (one message per line; reads stdin, so it can be scripted)", withFlags: chatCommand},
+		{name: "chat", args: "[--as +NUMBER] [--chat ID]", summary: "talk to the bot in the terminal as its owner, or as +NUMBER in chat ID (one message per line; reads stdin, so it can be scripted)", withFlags: chatCommand},
 		{name: "access", args: "list|allow|deny|approve", summary: "who may talk to the bot: list, allow +NUMBER [--admin], deny +NUMBER, approve CODE [--admin]", withFlags: accessCommand},
 		{name: "config check", args: "[FILE]", summary: "check a config file and print the setup it resolves to", run: runConfigCheck},
 		{name: "doctor", args: "[--json]", summary: "check the config, database, each model of the chain (with a warm-up) and the WhatsApp link; exit 1 if the chain cannot work", withFlags: doctorCommand},
@@ -123,6 +126,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return nil
 		}
 		return usageError{fmt.Sprintf("%v (see waclaw %s --help)", err, cmd.name)}
+	}
+	for _, f := range []*flag.FlagSet{root, fs} {
+		f.Visit(func(f *flag.Flag) { g.logLevelSet = g.logLevelSet || f.Name == "log-level" })
 	}
 	logger, err := newLogger(stderr, g.logLevel, g.logFormat)
 	if err != nil {
