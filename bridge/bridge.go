@@ -94,6 +94,10 @@ type Options struct {
 	// the linked account's self-chat on a personal number, the admins'
 	// chats on a bot number. Nil or empty: nobody is told.
 	Owner func() []string
+	// Unpaced lets replies out as fast as the channel takes them, without
+	// the outbound rate limit that keeps a WhatsApp number from being
+	// banned: for a person at a terminal.
+	Unpaced bool
 }
 
 // Bridge is the core. Create it with New, call Start once, then Handle for
@@ -133,13 +137,14 @@ type Bridge struct {
 	drain     time.Duration
 	link      func() string
 	owner     func() []string
+	unpaced   bool
 }
 
 // New builds a bridge.
 func New(cfg *config.Config, st *store.Store, history *compaction.History, ag *agent.Agent, ch Channel, opts Options) *Bridge {
 	b := &Bridge{
 		cfg: cfg, store: st, history: history, agent: ag, ch: ch,
-		log: opts.Logger, now: opts.Now, sleep: opts.Sleep, drain: opts.DrainTimeout, link: opts.Link, owner: opts.Owner,
+		log: opts.Logger, now: opts.Now, sleep: opts.Sleep, drain: opts.DrainTimeout, link: opts.Link, owner: opts.Owner, unpaced: opts.Unpaced,
 		sent: newRecentIDs(4096), workers: map[string][]job{}, lastFail: map[string]string{}, noticed: map[string]time.Time{},
 	}
 	if b.log == nil {

@@ -85,8 +85,8 @@ func TestPairing(t *testing.T) {
 		t.Errorf("after approval: %q", h.last(stranger))
 	}
 	h.send(t, h.self("/pair approve "+code))
-	if !strings.Contains(h.last("self"), "no pairing request has that code") {
-		t.Errorf("reusing a code: %q", h.last("self"))
+	if !strings.Contains(h.last("self"), "that code was already approved") {
+		t.Errorf("reusing a code: %q; want already approved", h.last("self"))
 	}
 }
 

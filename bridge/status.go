@@ -23,7 +23,11 @@ func (b *Bridge) status(ctx context.Context, chatID string) (string, error) {
 	if sess.ModelOverride != "" && m.Ref() == sess.ModelOverride {
 		source = "chosen with /model"
 	}
-	fmt.Fprintf(&sb, "**Model:** %s (%s), %s\n", m.Label(), m.Ref(), source)
+	if m.Label() != m.Ref() {
+		fmt.Fprintf(&sb, "**Model:** %s (%s), %s\n", m.Label(), m.Ref(), source)
+	} else {
+		fmt.Fprintf(&sb, "**Model:** %s, %s\n", m.Ref(), source)
+	}
 	if b.link != nil {
 		fmt.Fprintf(&sb, "**WhatsApp:** %s\n", b.link())
 	}

@@ -114,6 +114,14 @@ type Request struct {
 // ErrBadCode is returned for a pairing code that is unknown or expired.
 var ErrBadCode = errors.New("no pairing request has that code (it may have expired: codes last an hour)")
 
+// AlreadyApproved is Approve's error for a code this policy approved
+// before: the number it names may already message the bot.
+type AlreadyApproved struct{ Number string }
+
+func (e AlreadyApproved) Error() string {
+	return "that code was already approved: " + e.Number + " may message the bot"
+}
+
 // Policy applies channels.whatsapp's rules and the access list in the
 // store. It is safe for concurrent use.
 type Policy struct {
@@ -124,6 +132,10 @@ type Policy struct {
 	pairMu    sync.Mutex    // serialises changes: check the caps, then mint
 	lastPrune time.Time     // guarded by pairMu
 	told      *rate.Limiter // "too many waiting" notices; guarded by pairMu
+	// approved remembers the codes approved in this run, by code, so that
+	// a second approval (two admins, or a retyped command) is told so
+	// rather than that the code may have expired; guarded by pairMu.
+	approved map[string]string
 }
 
 // New returns the policy of cfg over the access list in st; now is the
@@ -132,7 +144,7 @@ func New(cfg config.WhatsApp, st *store.Store, now func() time.Time) *Policy {
 	if now == nil {
 		now = time.Now
 	}
-	return &Policy{cfg: cfg, store: st, now: now, told: rate.NewLimiter(rate.Every(time.Hour/MaxToldPerHour), MaxToldPerHour)}
+	return &Policy{cfg: cfg, store: st, now: now, told: rate.NewLimiter(rate.Every(time.Hour/MaxToldPerHour), MaxToldPerHour), approved: map[string]string{}}
 }
 
 // Decide applies the policy to one message.
@@ -446,11 +458,15 @@ func waiting(e store.AccessEntry, now time.Time) bool {
 func (p *Policy) Approve(ctx context.Context, code string, admin bool) (number, chatID string, err error) {
 	p.pairMu.Lock()
 	defer p.pairMu.Unlock()
-	entry, ok, err := p.store.AccessByCode(ctx, strings.ToUpper(strings.TrimSpace(code)))
+	code = strings.ToUpper(strings.TrimSpace(code))
+	entry, ok, err := p.store.AccessByCode(ctx, code)
 	if err != nil {
 		return "", "", err
 	}
 	if !ok || !waiting(entry, p.now()) {
+		if number, done := p.approved[code]; done && !ok {
+			return "", "", AlreadyApproved{Number: number}
+		}
 		return "", "", ErrBadCode
 	}
 	// Read the chat while the entry still holds its code: Prune forgets
@@ -460,6 +476,10 @@ func (p *Policy) Approve(ctx context.Context, code string, admin bool) (number, 
 	if err := p.store.SetAccess(ctx, entry); err != nil {
 		return "", "", err
 	}
+	if len(p.approved) >= 1024 {
+		clear(p.approved) // a bound, not a history: codes are rarely approved twice
+	}
+	p.approved[code] = entry.Number
 	if chatErr != nil {
 		return entry.Number, "", fmt.Errorf("%s is approved, but the chat to tell them in could not be read: %w", entry.Number, chatErr)
 	}

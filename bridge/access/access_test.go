@@ -244,8 +244,9 @@ func TestPairingRequestAndApproval(t *testing.T) {
 	if got := decide(t, p, Sender{Chat: stranger, Phone: stranger}); got != Admin {
 		t.Errorf("approved as an admin: %v", got)
 	}
-	if _, _, err := p.Approve(ctx, code, false); !errors.Is(err, ErrBadCode) {
-		t.Errorf("approving a used code: %v; want ErrBadCode", err)
+	var already AlreadyApproved
+	if _, _, err := p.Approve(ctx, code, false); !errors.As(err, &already) || already.Number != stranger {
+		t.Errorf("approving a used code: %v; want AlreadyApproved naming %s", err, stranger)
 	}
 	if again, _ := p.RequestPairing(ctx, stranger, "chat-of-stranger"); again.Code != "" || again.TellRequester != "" {
 		t.Errorf("RequestPairing for an approved number = %+v; want nothing, and no demotion", again)

@@ -22,6 +22,9 @@ type Console struct {
 	out  io.Writer
 	json bool
 	who  Person // who types, for a person at the terminal
+	// prompt is written before each line is read, for a person typing
+	// (not for a pipe, whose output stays the replies alone).
+	prompt string
 }
 
 // OwnerChat is the chat of the person at the terminal when they speak as
@@ -43,6 +46,22 @@ type Person struct {
 // message per line from them, and replies are written as text, each
 // followed by a blank line.
 func New(out io.Writer, who Person) *Console { return &Console{out: out, who: who} }
+
+// JSON reports whether the console talks to a script in JSON lines.
+func (c *Console) JSON() bool { return c.json }
+
+// Prompt makes Read write p before each line it waits for ("> " at a
+// terminal).
+func (c *Console) Prompt(p string) { c.prompt = p }
+
+func (c *Console) showPrompt() {
+	if c.prompt == "" {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fmt.Fprint(c.out, c.prompt)
+}
 
 // NewJSON returns a Console for a script: Read takes one message per line
 // as JSON, from any chat, and the console writes one JSON object per line,

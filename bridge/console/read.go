@@ -45,7 +45,7 @@ func (c *Console) readLines(ctx context.Context, scanner *bufio.Scanner, h Handl
 	if err := h.Idle(ctx); err != nil {
 		return err
 	}
-	for scanner.Scan() {
+	for c.showPrompt(); scanner.Scan(); c.showPrompt() {
 		line := strings.TrimSpace(scanner.Text())
 		if line == "" {
 			continue
@@ -56,6 +56,11 @@ func (c *Console) readLines(ctx context.Context, scanner *bufio.Scanner, h Handl
 		if err := h.Idle(ctx); err != nil {
 			return err
 		}
+	}
+	if c.prompt != "" {
+		c.mu.Lock()
+		fmt.Fprintln(c.out) // Ctrl-D leaves the cursor after the prompt
+		c.mu.Unlock()
 	}
 	if err := scanner.Err(); err != nil {
 		return fmt.Errorf("read stdin: %w", err)

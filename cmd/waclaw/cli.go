@@ -38,6 +38,9 @@ type globals struct {
 	dataDir    string
 	logLevel   string
 	logFormat  string
+	// logLevelSet is whether --log-level was given: a command may quiet
+	// the default level (chat at a terminal), never a chosen one.
+	logLevelSet bool
 }
 
 func (g *globals) register(fs *flag.FlagSet) {
@@ -64,7 +67,7 @@ func commands() []*command {
 		{name: "pair", args: "[--phone +NUMBER] [--qr-png FILE]", summary: "link a WhatsApp account by QR code, or by an 8-character code with --phone", withFlags: pairCommand},
 		{name: "logout", summary: "unlink the WhatsApp account and clear its session", run: runLogout},
 		{name: "ask", args: "[--model NAME] TEXT", summary: "ask one question through the model chain (TEXT or stdin); the answering model on stderr", withFlags: askCommand},
-		{name: "chat", args: "[--as +NUMBER] [--chat ID]", summary: "talk to the bot in the terminal (one message per line; reads stdin, so it can be scripted)", withFlags: chatCommand},
+		{name: "chat", args: "[--as +NUMBER] [--chat ID]", summary: "talk to the bot in the terminal as its owner, or as +NUMBER in chat ID (one message per line; reads stdin, so it can be scripted)", withFlags: chatCommand},
 		{name: "access", args: "list|allow|deny|approve", summary: "who may talk to the bot: list, allow +NUMBER [--admin], deny +NUMBER, approve CODE [--admin]", withFlags: accessCommand},
 		{name: "init", args: "[--url URL]... [--model ID] [--fallback REF] [--bot-number] [--force]", summary: "find local model servers, write a config for the best model, and check it as doctor does", withFlags: initCommand},
 		{name: "config check", args: "[FILE]", summary: "check a config file and print the setup it resolves to", run: runConfigCheck},
@@ -99,6 +102,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return nil
 	}
 	cmd, cmdArgs := findCommand(rest)
+	if cmd == nil && len(rest) > 1 && isHelp(rest[1]) && printGroupHelp(stdout, rest[0]) {
+		return nil // "config --help": the commands under "config"
+	}
 	if cmd == nil {
 		msg := fmt.Sprintf("unknown command %q", strings.Join(rest[:min(len(rest), 2)], " "))
 		if s := suggest(rest[0]); s != "" {
@@ -121,6 +127,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return nil
 		}
 		return usageError{fmt.Sprintf("%v (see waclaw %s --help)", err, cmd.name)}
+	}
+	for _, f := range []*flag.FlagSet{root, fs} {
+		f.Visit(func(f *flag.Flag) { g.logLevelSet = g.logLevelSet || f.Name == "log-level" })
 	}
 	logger, err := newLogger(stderr, g.logLevel, g.logFormat)
 	if err != nil {
@@ -181,11 +190,43 @@ func suggest(word string) string {
 	return ""
 }
 
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
+}
+
+// printGroupHelp lists the commands whose name starts with the word group
+// ("config" for "config check"), and reports whether there were any.
+func printGroupHelp(w io.Writer, group string) bool {
+	var cs []*command
+	for _, c := range commands() {
+		if strings.HasPrefix(c.name, group+" ") {
+			cs = append(cs, c)
+		}
+	}
+	if len(cs) == 0 {
+		return false
+	}
+	fmt.Fprintf(w, "Usage: waclaw %s COMMAND [args]\n\nCommands:\n", group)
+	printCommands(w, cs)
+	fmt.Fprintf(w, "\nRun 'waclaw %s COMMAND --help' for a command's own flags.\n", group)
+	return true
+}
+
+// printCommands lists commands with their arguments in one aligned column
+// and their summaries in the next.
+func printCommands(w io.Writer, cs []*command) {
+	width := 0
+	for _, c := range cs {
+		width = max(width, len(strings.TrimSpace(c.name+" "+c.args)))
+	}
+	for _, c := range cs {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, strings.TrimSpace(c.name+" "+c.args), c.summary)
+	}
+}
+
 func printHelp(w io.Writer, root *flag.FlagSet) {
 	fmt.Fprintf(w, "waclaw: a WhatsApp assistant on your own model, with hosted fallbacks.\n\nUsage: waclaw [global flags] COMMAND [args]\n\nCommands:\n")
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-22s %s\n", strings.TrimSpace(c.name+" "+c.args), c.summary)
-	}
+	printCommands(w, commands())
 	fmt.Fprintf(w, "\nGlobal flags (also accepted after the command):\n")
 	printFlags(w, root)
 	fmt.Fprintf(w, "\nRun 'waclaw COMMAND --help' for a command's own flags.\n")
@@ -197,8 +238,10 @@ func printCommandHelp(w io.Writer, c *command, fs *flag.FlagSet) {
 }
 
 func printFlags(w io.Writer, fs *flag.FlagSet) {
+	width := 0
+	fs.VisitAll(func(f *flag.Flag) { width = max(width, len(f.Name)) })
 	fs.VisitAll(func(f *flag.Flag) {
-		fmt.Fprintf(w, "  --%-12s %s\n", f.Name, f.Usage)
+		fmt.Fprintf(w, "  --%-*s  %s\n", width, f.Name, f.Usage)
 	})
 }
 

@@ -69,7 +69,7 @@ func runAccess(ctx context.Context, e *env, admin access.AdminChange) error {
 		for _, en := range entries {
 			code, expires := "-", "-"
 			if en.State == store.AccessPending {
-				code, expires = en.PairingCode, en.CodeExpiresAt.Local().Format(time.DateTime)
+				code, expires = en.PairingCode, en.CodeExpiresAt.Local().Format("2006-01-02 15:04 MST")
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\n", en.Number, en.State, en.Admin, code, expires)
 		}

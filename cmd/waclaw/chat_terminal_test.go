@@ -1,0 +1,79 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"waclaw/agent/agenttest"
+)
+
+// asTerminal makes waclaw chat take stdin for a person typing.
+func asTerminal(t *testing.T) {
+	t.Helper()
+	saved := isTerminal
+	isTerminal = func(io.Reader) bool { return true }
+	t.Cleanup(func() { isTerminal = saved })
+}
+
+// A person at the terminal gets a banner and a prompt, a quiet log, and
+// replies as fast as the model gives them (no WhatsApp pacing: the default
+// outbound burst is 5).
+func TestChatAtTheTerminal(t *testing.T) {
+	lm := agenttest.New(t, agenttest.LMStudio, "minimax-m2.1-gs32")
+	lm.SetDefault(agenttest.Reply{Text: "hi"})
+	cfg := seedConfig(t, lm.URL, "")
+	asTerminal(t)
+	var out, errOut strings.Builder
+	start := time.Now()
+	if err := runWithInput(t, strings.Repeat("hello\n", 12), &out, &errOut, "--config", cfg, "--data-dir", t.TempDir(), "chat"); err != nil {
+		t.Fatalf("chat: %v\n%s", err, errOut.String())
+	}
+	if d := time.Since(start); d > 8*time.Second {
+		t.Errorf("12 quick messages took %s; want no outbound pacing", d)
+	}
+	want := "waclaw chat: Minimax (chain: Minimax). One message per line; /help for commands; Ctrl-D or Ctrl-C to quit.\n> " +
+		strings.Repeat("hi\n\n> ", 12) + "\n"
+	if out.String() != want {
+		t.Errorf("terminal shows %q; want %q", out.String(), want)
+	}
+	if strings.Contains(errOut.String(), "level=INFO") {
+		t.Errorf("info lines mixed into the chat: %q", errOut.String())
+	}
+
+	out.Reset()
+	errOut.Reset()
+	if err := runWithInput(t, "hello\n", &out, &errOut, "--config", cfg, "--data-dir", t.TempDir(), "--log-level", "info", "chat"); err != nil {
+		t.Fatalf("chat: %v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "level=INFO msg=configuration") {
+		t.Errorf("--log-level info at the terminal logged %q; want the info lines", errOut.String())
+	}
+}
+
+// A pipe gets the replies alone, as before.
+func TestChatFromAPipeHasNoPrompt(t *testing.T) {
+	lm := agenttest.New(t, agenttest.LMStudio, "minimax-m2.1-gs32")
+	lm.SetDefault(agenttest.Reply{Text: "hi"})
+	cfg := seedConfig(t, lm.URL, "")
+	var out, errOut strings.Builder
+	if err := runWithInput(t, "hello\n", &out, &errOut, "--config", cfg, "--data-dir", t.TempDir(), "--log-level", "error", "chat"); err != nil {
+		t.Fatalf("chat: %v\n%s", err, errOut.String())
+	}
+	if out.String() != "hi\n\n" {
+		t.Errorf("piped chat printed %q; want the reply alone", out.String())
+	}
+}
+
+// --chat as the owner cannot work (the owner's messages outside the
+// self-chat are to people, not the bot): it is refused with the reason.
+func TestChatOtherChat(t *testing.T) {
+	lm := agenttest.New(t, agenttest.LMStudio, "m")
+	cfg := ownNumberConfig(t, lm.URL, `{}`)
+	var out, errOut strings.Builder
+	err := runWithInput(t, "hello\n", &out, &errOut, "--config", cfg, "--data-dir", t.TempDir(), "chat", "--chat", "work")
+	if _, ok := err.(usageError); !ok || !strings.Contains(err.Error(), "--chat needs --as") {
+		t.Errorf("chat --chat work = %v; want refused with the reason", err)
+	}
+}
