@@ -45,8 +45,33 @@ func (c *Console) readLines(ctx context.Context, scanner *bufio.Scanner, h Handl
 	if err := h.Idle(ctx); err != nil {
 		return err
 	}
-	for c.showPrompt(); scanner.Scan(); c.showPrompt() {
-		line := strings.TrimSpace(scanner.Text())
+	// The read runs apart, so that Ctrl-C (ctx) ends the chat even while
+	// the terminal waits for a line.
+	lines, done := make(chan string), make(chan error, 1)
+	go func() {
+		defer close(lines)
+		for scanner.Scan() {
+			select {
+			case lines <- scanner.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+		done <- scanner.Err()
+	}()
+	for c.showPrompt(); ; c.showPrompt() {
+		var line string
+		var ok bool
+		select {
+		case <-ctx.Done():
+			c.endPrompt()
+			return ctx.Err()
+		case line, ok = <-lines:
+		}
+		if !ok {
+			break
+		}
+		line = strings.TrimSpace(line)
 		if line == "" {
 			continue
 		}
@@ -57,15 +82,21 @@ func (c *Console) readLines(ctx context.Context, scanner *bufio.Scanner, h Handl
 			return err
 		}
 	}
-	if c.prompt != "" {
-		c.mu.Lock()
-		fmt.Fprintln(c.out) // Ctrl-D leaves the cursor after the prompt
-		c.mu.Unlock()
-	}
-	if err := scanner.Err(); err != nil {
+	c.endPrompt()
+	if err := <-done; err != nil {
 		return fmt.Errorf("read stdin: %w", err)
 	}
 	return nil
+}
+
+// endPrompt ends the line a prompt left open (Ctrl-D or Ctrl-C leave the
+// cursor after it).
+func (c *Console) endPrompt() {
+	if c.prompt != "" {
+		c.mu.Lock()
+		fmt.Fprintln(c.out)
+		c.mu.Unlock()
+	}
 }
 
 // typed is a line the person at the terminal typed, as a message: from

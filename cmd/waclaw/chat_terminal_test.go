@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -75,5 +76,46 @@ func TestChatOtherChat(t *testing.T) {
 	err := runWithInput(t, "hello\n", &out, &errOut, "--config", cfg, "--data-dir", t.TempDir(), "chat", "--chat", "work")
 	if _, ok := err.(usageError); !ok || !strings.Contains(err.Error(), "--chat needs --as") {
 		t.Errorf("chat --chat work = %v; want refused with the reason", err)
+	}
+}
+
+// Ctrl-C while the chat waits for the next line quits at once, cleanly,
+// though stdin never ends.
+func TestChatCtrlCAtThePrompt(t *testing.T) {
+	lm := agenttest.New(t, agenttest.LMStudio, "minimax-m2.1-gs32")
+	cfg := seedConfig(t, lm.URL, "")
+	cmd := mainCommand(t, "--config", cfg, "--data-dir", t.TempDir(), "chat")
+	out := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = out, out
+	w, err := cmd.StdinPipe() // an OS pipe: Wait does not wait for it to end
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("hello\n")); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for deadline := time.Now().Add(30 * time.Second); len(lm.Calls()) == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first line was never answered")
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // back at the prompt, waiting for a line
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("chat after Ctrl-C: %v; want a clean exit\n%s", err, out)
+		}
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("chat kept waiting for a line after Ctrl-C")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"waclaw/bridge"
 	"waclaw/bridge/access"
@@ -85,7 +86,16 @@ func runChat(ctx context.Context, e *env, con *console.Console, interactive bool
 	if err := b.Start(ctx); err != nil {
 		return err
 	}
-	if err := con.Read(ctx, e.stdin, b); err != nil {
+	err = con.Read(ctx, e.stdin, b)
+	if ctx.Err() != nil {
+		// Ctrl-C or SIGTERM: quit now; a message still being answered
+		// stays pending and is answered on the next start.
+		stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		b.Shutdown(stop)
+		return nil
+	}
+	if err != nil {
 		return err
 	}
 	if err := b.Idle(ctx); err != nil {
