@@ -48,6 +48,19 @@ type Agent struct {
 	lastUsed map[string]time.Time  // last request to each provider, for keep-warm
 	warmed   map[string]time.Time  // last keep-warm ping to each provider
 	servers  *servers              // what each local server said (server.go)
+
+	// Background reads of what a server is (refreshSoon) run under bgCtx;
+	// Close cancels them and waits, so none outlives the agent.
+	bgCtx  context.Context
+	bgStop context.CancelFunc
+	bg     sync.WaitGroup
+}
+
+// Close stops the agent's background work (reading what local servers
+// are) and waits for it to end.
+func (a *Agent) Close() {
+	a.bgStop()
+	a.bg.Wait()
 }
 
 // New builds an Agent for cfg.
@@ -57,6 +70,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 		providers: map[string]Provider{}, health: map[healthKey]*health{}, lastUsed: map[string]time.Time{},
 		warmed: map[string]time.Time{}, servers: newServers(opts.HTTPClient),
 	}
+	a.bgCtx, a.bgStop = context.WithCancel(context.Background())
 	if a.log == nil {
 		a.log = slog.Default()
 	}

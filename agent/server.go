@@ -321,8 +321,10 @@ func (a *Agent) refreshSoon(m *config.Model) {
 	}
 	sm.probing = true
 	s.mu.Unlock()
+	a.bg.Add(1)
 	go func() {
-		a.Server(context.Background(), m)
+		defer a.bg.Done()
+		a.Server(a.bgCtx, m)
 		s.mu.Lock()
 		sm.probing = false
 		s.mu.Unlock()

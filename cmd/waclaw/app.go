@@ -38,4 +38,7 @@ func openApp(ctx context.Context, g *globals) (*app, error) {
 	return &app{cfg: cfg, store: st, agent: ag, history: compaction.New(cfg, st, ag, slog.Default())}, nil
 }
 
-func (a *app) Close() error { return a.store.Close() }
+func (a *app) Close() error {
+	a.agent.Close() // no background read of a server outlives the command
+	return a.store.Close()
+}
