@@ -76,7 +76,7 @@ func TestStatusShowsEachModelsOwnState(t *testing.T) {
 		"1. Big: skipped until " + until + ": its server is unreachable\n",
 		"2. Small: skipped until " + until + ": its server is unreachable\n",
 		"3. Hosted: ok\n",
-		"*Last fallback:* the local model Big was not tried: it is not found on its server; the local model Small is unreachable",
+		"*Last failure:* the local model Big was not tried: it is not found on its server; the local model Small is unreachable",
 	} {
 		if got := h.last("self"); !strings.Contains(got, want) {
 			t.Errorf("/status = %q; want it to contain %q", got, want)

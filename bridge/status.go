@@ -55,7 +55,7 @@ func (b *Bridge) status(ctx context.Context, chatID string) (string, error) {
 	last := b.lastFail[chatID]
 	b.mu.Unlock()
 	if last != "" {
-		fmt.Fprintf(&sb, "\n**Last fallback:** %s", last)
+		fmt.Fprintf(&sb, "\n**Last failure:** %s", last)
 	}
 	total, compacted, err := b.store.CountMessages(ctx, sess.ID)
 	if err != nil {
