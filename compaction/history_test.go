@@ -2,7 +2,6 @@ package compaction
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -76,40 +75,14 @@ type input struct {
 }
 
 func inputOf(r agenttest.Request) input {
-	var body struct {
-		Instructions string `json:"instructions"`
-		Input        []struct {
-			Content json.RawMessage `json:"content"`
-		} `json:"input"`
-		Messages []struct {
-			Role    string          `json:"role"`
-			Content json.RawMessage `json:"content"`
-		} `json:"messages"`
-	}
-	json.Unmarshal(r.Body, &body)
-	in := input{instructions: body.Instructions}
-	text := func(raw json.RawMessage) string {
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			return s
-		}
-		var parts []struct{ Text string }
-		json.Unmarshal(raw, &parts)
-		var b strings.Builder
-		for _, p := range parts {
-			b.WriteString(p.Text)
-		}
-		return b.String()
-	}
-	for _, it := range body.Input {
-		in.texts = append(in.texts, text(it.Content))
-	}
-	for _, m := range body.Messages {
+	instructions, msgs := r.Decoded()
+	in := input{instructions: instructions}
+	for _, m := range msgs {
 		if m.Role == "system" {
-			in.instructions = text(m.Content)
+			in.instructions = m.Text
 			continue
 		}
-		in.texts = append(in.texts, text(m.Content))
+		in.texts = append(in.texts, m.Text)
 	}
 	// The decoded text, not the body: some SDKs escape "<" in JSON.
 	in.summarise = len(in.texts) > 0 && strings.Contains(in.texts[len(in.texts)-1], "<transcript>")

@@ -2,7 +2,6 @@ package compaction
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -18,35 +17,11 @@ import (
 // body the fake server received (decoded, so that JSON escaping and the
 // order of the body's other fields do not count).
 func flatInput(r agenttest.Request) string {
-	var body struct {
-		Instructions string `json:"instructions"`
-		Input        []struct {
-			Role    string          `json:"role"`
-			Content json.RawMessage `json:"content"`
-		} `json:"input"`
-		Messages []struct {
-			Role    string          `json:"role"`
-			Content json.RawMessage `json:"content"`
-		} `json:"messages"`
-	}
-	json.Unmarshal(r.Body, &body)
-	text := func(raw json.RawMessage) string {
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			return s
-		}
-		var parts []struct{ Text string }
-		json.Unmarshal(raw, &parts)
-		var b strings.Builder
-		for _, p := range parts {
-			b.WriteString(p.Text)
-		}
-		return b.String()
-	}
+	instructions, msgs := r.Decoded()
 	var b strings.Builder
-	b.WriteString("[instructions]\n" + body.Instructions + "\n")
-	for _, it := range append(body.Input, body.Messages...) {
-		fmt.Fprintf(&b, "[%s]\n%s\n", it.Role, text(it.Content))
+	b.WriteString("[instructions]\n" + instructions + "\n")
+	for _, m := range msgs {
+		fmt.Fprintf(&b, "[%s]\n%s\n", m.Role, m.Text)
 	}
 	return b.String()
 }

@@ -312,36 +312,55 @@ func (r Request) Strings() ([]string, error) {
 	return out, nil
 }
 
-// LastInput is the text of the request's last input message: the newest
-// user message in a Responses "input", a Chat Completions or an Anthropic
-// "messages" list (string content or text parts); "" if there is none.
-func (r Request) LastInput() string {
-	var req struct {
-		Input    []struct{ Content json.RawMessage } `json:"input"`
-		Messages []struct{ Content json.RawMessage } `json:"messages"`
+// Message is one input message of a request, decoded.
+type Message struct{ Role, Text string }
+
+// Decoded returns the request's "instructions" and its input messages, in
+// order: a Responses "input", or a Chat Completions or Anthropic
+// "messages" list, with string content or text parts joined.
+func (r Request) Decoded() (instructions string, msgs []Message) {
+	type item struct {
+		Role    string          `json:"role"`
+		Content json.RawMessage `json:"content"`
 	}
-	if json.Unmarshal(r.Body, &req) != nil {
-		return ""
+	var body struct {
+		Instructions string `json:"instructions"`
+		Input        []item `json:"input"`
+		Messages     []item `json:"messages"`
 	}
-	items := req.Input
-	if len(items) == 0 {
-		items = req.Messages
+	if json.Unmarshal(r.Body, &body) != nil {
+		return "", nil
 	}
-	if len(items) == 0 {
-		return ""
+	for _, it := range append(body.Input, body.Messages...) {
+		msgs = append(msgs, Message{Role: it.Role, Text: contentText(it.Content)})
 	}
-	content := items[len(items)-1].Content
+	return body.Instructions, msgs
+}
+
+// contentText is a message's content: a string, or text parts joined.
+func contentText(raw json.RawMessage) string {
 	var text string
-	if json.Unmarshal(content, &text) == nil {
+	if json.Unmarshal(raw, &text) == nil {
 		return text
 	}
 	var parts []struct{ Text string }
-	json.Unmarshal(content, &parts)
+	json.Unmarshal(raw, &parts)
 	var sb strings.Builder
 	for _, p := range parts {
 		sb.WriteString(p.Text)
 	}
 	return sb.String()
+}
+
+// LastInput is the text of the request's last input message: the newest
+// user message in a Responses "input", a Chat Completions or an Anthropic
+// "messages" list (string content or text parts); "" if there is none.
+func (r Request) LastInput() string {
+	_, msgs := r.Decoded()
+	if len(msgs) == 0 {
+		return ""
+	}
+	return msgs[len(msgs)-1].Text
 }
 
 // Server is a fake model server on 127.0.0.1.
