@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"waclaw/config"
 )
@@ -44,6 +45,11 @@ type Item struct {
 	Role Role   // ItemMessage
 	Text string // ItemMessage; ItemFunctionOutput: the tool's output
 
+	// Images are pictures shown with a user message, in this turn only:
+	// they are never stored, and a later turn's history holds only the
+	// message's text.
+	Images []Image
+
 	CallID, Name, Arguments string // ItemFunctionCall; CallID also for ItemFunctionOutput
 
 	// Raw is a provider's own encoding of a reasoning item or assistant
@@ -51,6 +57,13 @@ type Item struct {
 	// that produced it (MiniMax requires its reasoning with the function
 	// calls that follow it). It is never stored or carried across turns.
 	Raw json.RawMessage
+}
+
+// Image is a picture for a model that can see (its input lists "image"),
+// already scaled down and encoded (package media/picture).
+type Image struct {
+	MIME string // "image/jpeg" or "image/png"
+	Data []byte
 }
 
 // Request is what a Provider is asked.
@@ -112,4 +125,16 @@ func NewProvider(p *config.Provider, client *http.Client) (Provider, error) {
 		return newAnthropicProvider(p, client), nil
 	}
 	return nil, fmt.Errorf("provider %s: unknown api %q", p.ID, p.API)
+}
+
+// WithImages returns c with images shown with its last message (the new
+// user message); c itself is not changed.
+func (c Conversation) WithImages(images []Image) Conversation {
+	if len(images) == 0 || len(c.Messages) == 0 {
+		return c
+	}
+	c.Messages = slices.Clone(c.Messages)
+	last := &c.Messages[len(c.Messages)-1]
+	last.Images = append(slices.Clone(last.Images), images...)
+	return c
 }

@@ -37,6 +37,9 @@ type Inbound struct {
 	QuotedText  string `json:"quoted,omitempty"`   // the message this one replies to
 	QuotedID    string `json:"quotedId,omitempty"` // the id of the message this one replies to
 	Media       string `json:"media,omitempty"`    // what it carries that is not text ("image", "voice note", "location", "call", ...); "" for none
+	// Attachment is the voice note, picture or document the message
+	// carries, when the bridge can read it; nil for none.
+	Attachment *Attachment `json:"attachment,omitempty"`
 	// Revokes is the id of an earlier message in this chat that its sender
 	// deleted for everyone; such an Inbound carries nothing else to answer.
 	Revokes     string `json:"revokes,omitempty"`
@@ -51,6 +54,38 @@ type Inbound struct {
 	MessageID string    `json:"id"`
 	Time      time.Time `json:"time"`
 }
+
+// Attachment is what the bridge knows of a message's file before it
+// downloads it: enough to refuse one that is too large or too long
+// without fetching a byte. Only this description is stored with the
+// message (in the inbox), never the file or what fetches it.
+type Attachment struct {
+	Kind     string `json:"kind"`               // AttachVoice, AttachAudio, AttachImage, AttachSticker or AttachDocument
+	MIME     string `json:"mime,omitempty"`     // as the sender's app declared it: "audio/ogg; codecs=opus", "image/jpeg"
+	FileName string `json:"fileName,omitempty"` // a document's name
+	Size     int64  `json:"size,omitempty"`     // bytes, as declared; 0 when unknown
+	Seconds  int    `json:"seconds,omitempty"`  // an audio's length, as declared; 0 when unknown
+	Width    int    `json:"width,omitempty"`    // a picture's size, as declared; 0 when unknown
+	Height   int    `json:"height,omitempty"`
+	// Fetch downloads the file. It is nil for a message read back from
+	// the inbox after a restart: the file is then asked for again. An
+	// error wrapping ErrMediaGone means the platform no longer has it.
+	Fetch func(ctx context.Context) ([]byte, error) `json:"-"`
+}
+
+// The kinds of Attachment.
+const (
+	AttachVoice    = "voice note" // recorded in the app (push to talk)
+	AttachAudio    = "audio"      // an audio file
+	AttachImage    = "image"
+	AttachSticker  = "sticker"
+	AttachDocument = "document"
+)
+
+// ErrMediaGone marks a download that cannot succeed however often it is
+// tried: the platform's copy has expired or was deleted. The sender is
+// asked to send the file again.
+var ErrMediaGone = errors.New("the file is no longer on the server")
 
 // Channel is what the bridge needs of a front end.
 type Channel interface {

@@ -108,7 +108,10 @@ func (c *History) Model(sess store.Session) *config.Model {
 // this request rather than waited for. When the model says the context is
 // too long anyway, the history is compacted harder now and the turn
 // retried once.
-func (c *History) Reply(ctx context.Context, chatID, text, platformMsgID string) (*Turn, error) {
+//
+// Images go to the model with text in this turn only; the history keeps
+// text, which should say that a picture was shown ("[image] caption").
+func (c *History) Reply(ctx context.Context, chatID, text, platformMsgID string, images ...agent.Image) (*Turn, error) {
 	sess, err := c.store.ActiveSession(ctx, chatID)
 	if err != nil {
 		return nil, fmt.Errorf("load session: %w", err)
@@ -127,7 +130,7 @@ func (c *History) Reply(ctx context.Context, chatID, text, platformMsgID string)
 		return nil, err
 	}
 	plan.localOnly = sess.Privacy == store.PrivacyLocal
-	reply, out, err := c.agent.Reply(ctx, c.conversation(chatID, m, plan, text, true).Streamed(ctx))
+	reply, out, err := c.agent.Reply(ctx, c.conversation(chatID, m, plan, text, true).WithImages(images).Streamed(ctx))
 	if errors.Is(err, agent.ErrContextOverflow) {
 		c.log.Warn("context overflow; compacting harder and retrying", "model", m.Ref(), "estimated", plan.estimate)
 		if err := c.compactNow(ctx, sess, m, 2, turn); err != nil {
@@ -137,7 +140,7 @@ func (c *History) Reply(ctx context.Context, chatID, text, platformMsgID string)
 			return nil, err
 		}
 		plan.localOnly = sess.Privacy == store.PrivacyLocal
-		reply, out, err = c.agent.Reply(ctx, c.conversation(chatID, m, plan, text, false).Streamed(ctx))
+		reply, out, err = c.agent.Reply(ctx, c.conversation(chatID, m, plan, text, false).WithImages(images).Streamed(ctx))
 	}
 	turn.Reply, turn.Outcome, turn.ContextTokens = reply, out, int(float64(plan.estimate)*c.calib.get(m.Ref()))
 	if err != nil {

@@ -40,6 +40,7 @@ type Config struct {
 	Providers []*Provider // configured providers in file order, then built-ins
 	Agent     Agent
 	WhatsApp  WhatsApp
+	Media     Media // tools.media
 	// Warnings are problems that do not stop waclaw from starting, such as
 	// an environment variable that a provider's key refers to but is unset.
 	Warnings []string

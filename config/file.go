@@ -8,6 +8,7 @@ type fileConfig struct {
 	Agents   *fileAgents   `json:"agents"`
 	Models   *fileModels   `json:"models"`
 	Channels *fileChannels `json:"channels"`
+	Tools    *fileTools    `json:"tools"`
 }
 
 type fileAgents struct {

@@ -62,6 +62,7 @@ func (d *decoder) resolve(f *fileConfig) *Config {
 	d.resolveModels(cfg, &defs, impliedPrimary(cfg, fm.Providers, order))
 	d.resolveAgent(cfg, &defs)
 	d.resolveWhatsApp(cfg, f.Channels)
+	d.resolveMedia(cfg, f.Tools)
 
 	cfg.Warnings = d.warnings(cfg)
 	return cfg
