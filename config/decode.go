@@ -51,6 +51,9 @@ type decoder struct {
 	pos     map[string]int      // key path -> offset of its value in orig
 	order   map[string][]string // object key path -> member names in file order
 	missing []missingVar
+	// modelless are the providers that list no models, with the error to
+	// give unless tools.media.audio transcribes with them.
+	modelless map[*Provider]func()
 }
 
 // missingVar is a ${VAR} reference whose variable is not set.

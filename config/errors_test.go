@@ -19,7 +19,7 @@ func TestBadConfigs(t *testing.T) {
 	}{
 		{"missing comma", "{\n  models: { mode: 'merge'\n    providers: {} }\n}", 3, "", `malformed JSON5: unexpected 'p' after object value`},
 		{"unclosed object", "{\n  agents: {\n", 3, "", "malformed JSON5"},
-		{"unknown top-level key", "{\n  models: {},\n  gateway: { port: 1 },\n}", 3, "gateway", `unknown key "gateway" (known keys here: agents, channels, models)`},
+		{"unknown top-level key", "{\n  models: {},\n  gateway: { port: 1 },\n}", 3, "gateway", `unknown key "gateway" (known keys here: agents, channels, models, tools)`},
 		{"typo with suggestion", "{ models: { providers: {\n  lm: { baseURL: 'http://x', api: 'openai-responses', models: [{id: 'm'}] } } } }", 2, "models.providers.lm.baseURL", `unknown key "baseURL" (did you mean "baseUrl"?)`},
 		{"string for number", "{ models: { providers: { lm: { baseUrl: 'http://x/v1', api: 'openai-responses',\n  models: [{ id: 'm', contextWindow: '8192' }] } } } }", 2, "models.providers.lm.models[0].contextWindow", `expected a whole number, got a string ("8192")`},
 		{"fraction for whole number", "{ models: { providers: { lm: { baseUrl: 'http://x/v1', api: 'openai-responses',\n  models: [{ id: 'm', maxTokens: 10.5 }] } } } }", 2, "models.providers.lm.models[0].maxTokens", "expected a whole number, got 10.5"},

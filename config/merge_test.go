@@ -230,7 +230,7 @@ func TestReplaceKeepsNothingOfTheBuiltins(t *testing.T) {
 	_, err := Parse("t", []byte(`{ models: { mode: "replace", providers: {
   lmstudio: { baseUrl: "http://192.168.1.50:1234/v1" } } } }`), noEnv)
 	want := `t:2:13: models.providers.lmstudio: has no "api": set api to one of openai-responses, openai-completions, anthropic-messages (models.mode "replace" keeps nothing of the built-in lmstudio)
-t:2:13: models.providers.lmstudio: lists no models: add at least one { id: "...", contextWindow: ..., maxTokens: ... } (models.mode "replace" keeps nothing of the built-in lmstudio)
+t:2:13: models.providers.lmstudio: lists no models: add at least one { id: "...", contextWindow: ..., maxTokens: ... } (models.mode "replace" keeps nothing of the built-in lmstudio) (a server only for transcription is fine: name it in tools.media.audio.models)
 t: agents.defaults.model.primary: "lmstudio/minimax-m2.1-gs32" names no model: provider "lmstudio" has no model "minimax-m2.1-gs32": add it to models.providers.lmstudio.models`
 	if err == nil || err.Error() != want {
 		t.Errorf("replace with lmstudio's baseUrl alone: error =\n%v\nwant\n%s", err, want)

@@ -63,6 +63,11 @@ func (d *decoder) resolve(f *fileConfig) *Config {
 	d.resolveAgent(cfg, &defs)
 	d.resolveWhatsApp(cfg, f.Channels)
 	d.resolveMedia(cfg, f.Tools)
+	for p, complain := range d.modelless {
+		if !slices.ContainsFunc(cfg.Media.Audio.Transcribers, func(t *Transcriber) bool { return t.Provider == p }) {
+			complain()
+		}
+	}
 
 	cfg.Warnings = d.warnings(cfg)
 	return cfg
@@ -212,7 +217,12 @@ func (d *decoder) provider(id string, fp *fileProvider, b builtinProvider, isBui
 		}
 	}
 	if !isBuiltin && len(p.Models) == 0 {
-		d.errPath(path, `lists no models: add at least one { id: "...", contextWindow: ..., maxTokens: ... }%s`, replaced)
+		if d.modelless == nil {
+			d.modelless = map[*Provider]func(){}
+		}
+		d.modelless[p] = func() {
+			d.errPath(path, `lists no models: add at least one { id: "...", contextWindow: ..., maxTokens: ... }%s (a server only for transcription is fine: name it in tools.media.audio.models)`, replaced)
+		}
 	}
 
 	for _, mv := range d.missing {
