@@ -23,6 +23,7 @@ import (
 	"waclaw/compaction"
 	"waclaw/config"
 	"waclaw/config/clock"
+	"waclaw/media/transcribe"
 	"waclaw/store"
 )
 
@@ -133,6 +134,9 @@ type Options struct {
 	// the outbound rate limit that keeps a WhatsApp number from being
 	// banned: for a person at a terminal.
 	Unpaced bool
+	// Transcriber turns voice notes into text; nil for one built from
+	// tools.media.audio.
+	Transcriber *transcribe.Transcriber
 }
 
 // Bridge is the core. Create it with New, call Start once, then Handle for
@@ -173,6 +177,8 @@ type Bridge struct {
 	link      func() string
 	owner     func() []string
 	unpaced   bool
+	// transcriber turns voice notes into text (tools.media.audio).
+	transcriber *transcribe.Transcriber
 }
 
 // New builds a bridge.
@@ -193,6 +199,9 @@ func New(cfg *config.Config, st *store.Store, history *compaction.History, ag *a
 	}
 	if b.drain == 0 {
 		b.drain = 30 * time.Second
+	}
+	if b.transcriber = opts.Transcriber; b.transcriber == nil {
+		b.transcriber = transcribe.New(cfg.Media.Audio, nil, b.log)
 	}
 	n := opts.MaxParallel
 	if n <= 0 {
@@ -218,6 +227,9 @@ type job struct {
 	unsaved *compaction.Turn
 	// stream is sending this run's answer in parts while it is written.
 	stream *streamer
+	// read is the attachment once read (transcribed, scaled, decoded), so
+	// that a retry does not download and transcribe it again.
+	read *read
 }
 
 // maxAttempts is how many runs may stop while answering a message before
@@ -431,11 +443,21 @@ func (b *Bridge) pruneEvery(ctx context.Context) {
 }
 
 // ignored reports a message the bot neither stores nor answers: one the
-// access policy ignores, and media with no text except in a DM from
-// someone the bot answers (only they hear that pictures cannot be read;
-// nobody else learns anything).
+// access policy ignores, an attachment from someone the bot does not
+// answer, and media it cannot read (a location, a video) with no text
+// except in a DM from someone the bot answers (only they hear that it
+// cannot be read; nobody else learns anything).
 func ignored(in Inbound, r access.Role) bool {
-	return r == access.Ignore || (mediaOnly(in) && (!r.Answered() || in.IsGroup || in.FromSelf))
+	switch {
+	case r == access.Ignore:
+		return true
+	case !mediaOnly(in):
+		return false
+	case in.Attachment != nil:
+		return !r.Answered() // read and answered where text would be
+	default:
+		return !r.Answered() || in.IsGroup || in.FromSelf
+	}
 }
 
 // sender is what the access policy needs of a message. A reply that

@@ -119,6 +119,14 @@ const (
 // channels.whatsapp block.
 func newHarness(t testing.TB, whatsapp string) *harness {
 	t.Helper()
+	return newHarnessWith(t, whatsapp, "", "")
+}
+
+// newHarnessWith builds a bridge as newHarness does, with more providers
+// (entries of models.providers) and tools as the config's tools block
+// ("" for none).
+func newHarnessWith(t testing.TB, whatsapp, providers, tools string) *harness {
+	t.Helper()
 	srv := agenttest.New(t, agenttest.LMStudio, "m")
 	srv.SetResponder(func(r agenttest.Request) agenttest.Reply {
 		return agenttest.Reply{Text: echo(r.Body)}
@@ -128,7 +136,7 @@ func newHarness(t testing.TB, whatsapp string) *harness {
 		whatsapp = fmt.Sprintf(`{ selfChatMode: false, admins: [%q], allowFrom: [%q] }`, owner, friend)
 	}
 	// Both providers point at one fake; the hosted model id is "m" too.
-	cfg := testConfig(t, srv.URL, srv.URL, whatsapp)
+	cfg := testConfigWith(t, srv.URL, srv.URL, whatsapp, providers, tools)
 	st := testStore(t, filepath.Join(t.TempDir(), "waclaw.db"))
 	clk := clock.NewManual(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
 	st.SetClock(clk.Now)
@@ -150,14 +158,26 @@ const unlimited = `{ allowFrom: ["*"], rateLimit: { perMinute: 1000000, burst: 1
 // block.
 func testConfig(t testing.TB, localURL, hostedURL, whatsapp string) *config.Config {
 	t.Helper()
+	return testConfigWith(t, localURL, hostedURL, whatsapp, "", "")
+}
+
+// testConfigWith is testConfig with more providers and tools as the
+// tools block ("" for none).
+func testConfigWith(t testing.TB, localURL, hostedURL, whatsapp, providers, tools string) *config.Config {
+	t.Helper()
+	if tools == "" {
+		tools = "{}"
+	}
 	src := fmt.Sprintf(`{
 	  agents: { defaults: { model: { primary: "local/m", fallbacks: ["hosted/m"] }, models: { "hosted/m": { alias: "Hosted One" }, "local/m": { alias: "Local" } } } },
 	  models: { mode: "replace", providers: {
 	    local: { baseUrl: %q, api: "openai-responses", models: [{ id: "m", contextWindow: 8192, maxTokens: 512 }] },
 	    hosted: { baseUrl: %q, api: "openai-responses", local: false, models: [{ id: "m" }] },
+	    %s
 	  } },
 	  channels: { whatsapp: %s },
-	}`, localURL, hostedURL, whatsapp)
+	  tools: %s,
+	}`, localURL, hostedURL, providers, whatsapp, tools)
 	cfg, err := config.Parse("t", []byte(src), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)

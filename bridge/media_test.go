@@ -2,105 +2,359 @@ package bridge
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
-	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
-	"time"
 
-	"waclaw/agent"
-	"waclaw/store"
+	"waclaw/agent/agenttest"
 )
 
-// media is a message from number with only an attachment of kind.
-func (h *harness) media(number, kind string) Inbound {
-	in := h.dm(number, "")
-	in.Media = kind
+// What people see when they send voice notes, pictures and files, with a
+// real bridge, store and agent over fake model and transcription servers.
+
+// sttHarness is a harness whose voice notes go to a fake whisper.cpp
+// server, provider "stt" (audio: more keys of tools.media.audio).
+func sttHarness(t testing.TB, whatsapp, audio string) (*harness, *agenttest.TranscriptionServer) {
+	t.Helper()
+	stt := agenttest.NewTranscriber(t, agenttest.WhisperCpp)
+	h := newHarnessWith(t, whatsapp,
+		fmt.Sprintf(`stt: { baseUrl: %q, api: "openai-completions", models: [] },`, stt.URL),
+		fmt.Sprintf(`{ media: { audio: { %s models: [{ provider: "stt", model: "ggml-base" }] } } }`, audio))
+	return h, stt
+}
+
+// voice is a voice note from in's sender, fetched from data; fetches
+// counts the downloads.
+func voice(in Inbound, data []byte, fetches *atomic.Int32) Inbound {
+	in.Media = AttachVoice
+	in.Text = ""
+	in.Attachment = &Attachment{Kind: AttachVoice, MIME: "audio/ogg; codecs=opus", Size: int64(len(data)), Seconds: 2,
+		Fetch: func(ctx context.Context) ([]byte, error) {
+			if fetches != nil {
+				fetches.Add(1)
+			}
+			return data, nil
+		}}
 	return in
 }
 
-// A picture from someone the bot answers gets one short notice that it
-// cannot be read, however many follow in the next minutes; nobody else
-// learns anything, and no model is asked.
-func TestMediaNotice(t *testing.T) {
-	const group = "120363000000000001@g.us"
-	h := newHarness(t, fmt.Sprintf(`{ admins: [%q], allowFrom: [%q], groups: { %q: { requireMention: false } } }`, owner, friend, group))
-	h.send(t, h.media(friend, "image"))
-	h.send(t, h.media(friend, "voice note"))
-	if got := h.ch.to(friend); !slices.Equal(got, []string{mediaNotice}) {
-		t.Errorf("an allowed sender's two pictures got %q; want the notice once", got)
-	}
-	h.clock.Advance(mediaNoticeEvery)
-	h.send(t, h.media(friend, "sticker"))
-	if n := len(h.ch.to(friend)); n != 2 {
-		t.Errorf("after %s the notice went out %d times in all; want a second one", mediaNoticeEvery, n)
-	}
+func TestVoiceNoteIsAnsweredAndKeptAsText(t *testing.T) {
+	h, stt := sttHarness(t, unlimited, "")
+	stt.Enqueue(agenttest.TranscriptReply{Text: " Remind me to buy milk.\n"})
 
-	before := inboxStates(t, h)
-	h.send(t, h.media(stranger, "image"))
-	inGroup := h.media(friend, "image")
-	inGroup.ChatID, inGroup.IsGroup = group, true
-	h.send(t, inGroup)
-	if len(h.ch.to(stranger)) != 0 || len(h.ch.to(group)) != 0 {
-		t.Errorf("a stranger got %q and a group %q; want nothing: no notice, no pairing code", h.ch.to(stranger), h.ch.to(group))
-	}
-	if after := inboxStates(t, h); fmt.Sprint(after) != fmt.Sprint(before) {
-		t.Errorf("inbox went from %v to %v; a stranger's or a group's picture is not even stored", before, after)
-	}
+	h.send(t, voice(h.dm(friend, ""), agenttest.VoiceNote(), nil))
 
-	// A picture with a caption is a question like any other.
-	withCaption := h.media(friend, "image")
-	withCaption.Text = "what is in this picture?"
-	h.send(t, withCaption)
-	if got := h.last(friend); got != "echo: what is in this picture?" {
-		t.Errorf("a captioned picture got %q; want the caption answered", got)
+	if got := h.last(friend); got != "echo: [voice note] Remind me to buy milk." {
+		t.Fatalf("reply = %q, want the model's answer to the transcript", got)
 	}
-	if n := len(modelCalls(h)); n != 1 {
-		t.Errorf("%d model calls; want only the caption's", n)
+	// The history keeps the words, marked as spoken; a later turn sends
+	// them as text and no audio.
+	h.send(t, h.dm(friend, "and eggs"))
+	calls := h.srv.Calls()
+	_, msgs := calls[len(calls)-1].Decoded()
+	if len(msgs) < 3 || msgs[len(msgs)-3].Text != "[voice note] Remind me to buy milk." {
+		t.Errorf("the next turn's history is %+v, want the voice note's transcript in it", msgs)
+	}
+	if stt.Calls() != 1 {
+		t.Errorf("transcriptions = %d, want 1", stt.Calls())
 	}
 }
 
-// The media notice takes the one way out like any reply: it waits its turn
-// at the outbound limit, is recorded before it is sent, and a stop while
-// it waits sends it after the restart under the id recorded for it, once.
-func TestMediaNoticeGoesOutLikeAnyReply(t *testing.T) {
-	h := newHarness(t, fmt.Sprintf(`{ allowFrom: [%q], rateLimit: { outboundPerMinute: 1, outboundBurst: 1 } }`, friend))
-	ctx := context.Background()
-	// A real sleep: the notice waits a minute for the outbound limit.
-	b := wire(t, h.cfg, h.store, h.ch, agent.Options{}, Options{Now: h.clock.Now, DrainTimeout: 50 * time.Millisecond})
-	if err := b.Handle(ctx, h.dm(friend, "hello")); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Idle(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Handle(ctx, h.media(friend, "image")); err != nil {
-		t.Fatal(err)
-	}
-	var recorded []store.OutboxPart
-	for deadline := time.Now().Add(10 * time.Second); len(recorded) == 0; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the notice was never recorded in the outbox")
-		}
-		recorded, _ = h.store.Outbox(ctx, 2)
-	}
-	b.Shutdown(ctx) // the stop comes while the notice waits for the limit
-	if got := h.ch.to(friend); !slices.Equal(got, []string{"echo: hello"}) {
-		t.Fatalf("sent %q before the stop; want only the answer: the notice waits for the outbound limit", got)
-	}
-	if len(recorded) != 1 || recorded[0].Text != mediaNotice {
-		t.Fatalf("outbox holds %+v; want the notice", recorded)
-	}
+func TestVoiceNoteEchoesItsTranscript(t *testing.T) {
+	h, stt := sttHarness(t, unlimited, "echoTranscript: true,")
+	stt.Enqueue(agenttest.TranscriptReply{Text: "What time is it?"})
 
-	restart(t, h)
-	h.ch.mu.Lock()
-	got := slices.Clone(h.ch.sent)
-	h.ch.mu.Unlock()
-	want := []sent{{friend, "echo: hello", "", "out-1"}, {friend, mediaNotice, "", recorded[0].MsgID}}
-	if !slices.Equal(got, want) {
-		t.Errorf("sent %+v; want the answer, then the notice once under its recorded id", got)
+	h.send(t, voice(h.dm(friend, ""), agenttest.VoiceNote(), nil))
+
+	got := h.ch.to(friend)
+	if len(got) != 2 || !strings.Contains(got[0], "What time is it?") || !strings.HasPrefix(got[1], "echo:") {
+		t.Fatalf("replies = %q, want the transcript, then the answer", got)
 	}
-	if it, _, _ := h.store.InboxGet(ctx, 2); it.State != store.InboxSkipped || it.Reason != "media without text (image)" {
-		t.Errorf("the picture's row ended %s (%q)", it.State, it.Reason)
+}
+
+func TestVoiceNoteWithNoWords(t *testing.T) {
+	h, stt := sttHarness(t, unlimited, "")
+	stt.Enqueue(agenttest.TranscriptReply{Text: " [BLANK_AUDIO]\n"})
+
+	h.send(t, voice(h.dm(friend, ""), agenttest.VoiceNote(), nil))
+
+	if got := h.last(friend); got != emptyVoiceNotice {
+		t.Fatalf("reply = %q, want the sender told no words were heard", got)
 	}
-	checkFinished(t, h)
+	if n := len(h.srv.Calls()); n != 0 {
+		t.Errorf("the model was asked %d times about silence", n)
+	}
+}
+
+func TestVoiceNoteTooLongIsNotDownloaded(t *testing.T) {
+	h, stt := sttHarness(t, unlimited, "maxSeconds: 300,")
+	var fetches atomic.Int32
+	in := voice(h.dm(friend, ""), agenttest.VoiceNote(), &fetches)
+	in.Attachment.Seconds = 754
+
+	h.send(t, in)
+
+	if got := h.last(friend); !strings.Contains(got, "12:34 long") || !strings.Contains(got, "at most 5:00") {
+		t.Fatalf("reply = %q, want the length and the limit", got)
+	}
+	if fetches.Load() != 0 || stt.Calls() != 0 {
+		t.Errorf("downloads = %d, transcriptions = %d: a voice note over the cap was fetched", fetches.Load(), stt.Calls())
+	}
+}
+
+func TestVoiceNoteLengthIsCheckedOnTheAudio(t *testing.T) {
+	// A sender's app can declare any length: the Ogg stream says.
+	h, stt := sttHarness(t, unlimited, "maxSeconds: 30,")
+	in := voice(h.dm(friend, ""), agenttest.VoiceNoteMinute(), nil)
+	in.Attachment.Seconds = 5
+
+	h.send(t, in)
+
+	if got := h.last(friend); !strings.Contains(got, "at most 0:30") {
+		t.Fatalf("reply = %q, want the minute-long note refused", got)
+	}
+	if stt.Calls() != 0 {
+		t.Errorf("transcriptions = %d, want none", stt.Calls())
+	}
+}
+
+func TestVoiceNoteThatCannotBeFetched(t *testing.T) {
+	h, stt := sttHarness(t, unlimited, "")
+	for _, tc := range []struct {
+		name  string
+		fetch func(context.Context) ([]byte, error)
+		want  string
+	}{
+		{"expired", func(context.Context) ([]byte, error) { return nil, fmt.Errorf("download: %w", ErrMediaGone) }, "no longer on WhatsApp's servers"},
+		{"failed", func(context.Context) ([]byte, error) { return nil, errors.New("connection reset") }, "couldn't download"},
+		{"restarted", nil, "restarted before I could open"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := voice(h.dm(friend, ""), nil, nil)
+			in.Attachment.Fetch = tc.fetch
+			h.send(t, in)
+			if got := h.last(friend); !strings.Contains(got, tc.want) || !strings.Contains(got, "send it again") {
+				t.Errorf("reply = %q, want %q and a request to send it again", got, tc.want)
+			}
+		})
+	}
+	if stt.Calls() != 0 || len(h.srv.Calls()) != 0 {
+		t.Errorf("transcriptions = %d, model calls = %d, want none", stt.Calls(), len(h.srv.Calls()))
+	}
+}
+
+func TestVoiceNoteAfterARestartIsAskedForAgain(t *testing.T) {
+	// The inbox keeps what a voice note is, never the audio or how to
+	// fetch it: a restart asks for it again.
+	h, _ := sttHarness(t, unlimited, "")
+	in := voice(h.dm(friend, ""), agenttest.VoiceNote(), nil)
+	payload, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(payload), "OggS") || strings.Contains(string(payload), "etch") {
+		t.Errorf("the inbox row %s holds the audio or its fetcher", payload)
+	}
+	var back Inbound
+	if err := json.Unmarshal(payload, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Attachment == nil || back.Attachment.Kind != AttachVoice || back.Attachment.Fetch != nil {
+		t.Fatalf("read back: %+v", back.Attachment)
+	}
+	h.send(t, back)
+	if got := h.last(friend); !strings.Contains(got, "send it again") {
+		t.Errorf("reply = %q, want the sender asked to send it again", got)
+	}
+}
+
+func TestTranscriptionOff(t *testing.T) {
+	h := newHarness(t, unlimited)
+	var fetches atomic.Int32
+	h.send(t, voice(h.dm(friend, ""), agenttest.VoiceNote(), &fetches))
+	h.send(t, voice(h.dm(friend, ""), agenttest.VoiceNote(), &fetches))
+	h.send(t, voice(h.self(""), agenttest.VoiceNote(), &fetches))
+
+	if got := h.ch.to(friend); len(got) != 1 || got[0] != noListenNotice {
+		t.Errorf("friend heard %q, want one notice for two voice notes", got)
+	}
+	if got := h.last("self"); !strings.Contains(got, "tools.media.audio") {
+		t.Errorf("the owner heard %q, want how to set transcription up", got)
+	}
+	if fetches.Load() != 0 {
+		t.Errorf("%d voice notes downloaded with nothing to transcribe them", fetches.Load())
+	}
+}
+
+func TestVoiceNoteFloodIsRateLimited(t *testing.T) {
+	h, stt := sttHarness(t, fmt.Sprintf(`{ allowFrom: [%q], rateLimit: { perMinute: 6, burst: 3 } }`, friend), "")
+	stt.SetDefault(agenttest.TranscriptReply{Text: "hello"})
+	var fetches atomic.Int32
+	for range 50 {
+		h.send(t, voice(h.dm(friend, ""), agenttest.VoiceNote(), &fetches))
+	}
+	if n := fetches.Load(); n != 3 {
+		t.Errorf("%d of 50 voice notes downloaded, want the burst of 3", n)
+	}
+	if stt.Calls() != 3 {
+		t.Errorf("transcriptions = %d, want 3", stt.Calls())
+	}
+	if got := h.ch.to(friend); len(got) != 4 || got[3] != rateLimitNotice {
+		t.Errorf("friend heard %q, want 3 answers and one rate-limit notice", got)
+	}
+}
+
+func TestVoiceNoteInAGroup(t *testing.T) {
+	h, stt := sttHarness(t, fmt.Sprintf(`{ allowFrom: [%q], groupPolicy: "open" }`, friend), "")
+	stt.SetDefault(agenttest.TranscriptReply{Text: "what do you think?"})
+	var fetches atomic.Int32
+	group := "120363000000000001@g.us"
+	chatter := voice(h.dm(friend, ""), agenttest.VoiceNote(), &fetches)
+	chatter.ChatID, chatter.IsGroup = group, true
+	h.send(t, chatter)
+	if fetches.Load() != 0 || h.ch.count() != 0 {
+		t.Fatalf("a voice note to the group, not to the bot, was downloaded (%d) or answered (%d)", fetches.Load(), h.ch.count())
+	}
+	toBot := voice(h.dm(friend, ""), agenttest.VoiceNote(), &fetches)
+	toBot.ChatID, toBot.IsGroup, toBot.RepliesToMe = group, true, true
+	h.send(t, toBot)
+	if got := h.last(group); got != "echo: [voice note] what do you think?" {
+		t.Errorf("group reply = %q, want the answer to the voice note that replied to the bot", got)
+	}
+}
+
+// picture is a photo with caption from in's sender.
+func picture(in Inbound, data []byte, caption string) Inbound {
+	in.Media, in.Text = AttachImage, caption
+	in.Attachment = &Attachment{Kind: AttachImage, MIME: "image/jpeg", Size: int64(len(data)),
+		Fetch: func(context.Context) ([]byte, error) { return data, nil }}
+	return in
+}
+
+func TestPictureGoesToTheNextModelThatCanSee(t *testing.T) {
+	h := newHarness(t, unlimited)
+	hosted, _ := h.cfg.Model("hosted/m")
+	hosted.Input = []string{"text", "image"}
+
+	h.send(t, picture(h.dm(friend, ""), agenttest.Photo(), "what is this?"))
+
+	got := h.last(friend)
+	if !strings.Contains(got, "answered by Hosted One") || !strings.Contains(got, "can't see pictures") {
+		t.Errorf("reply = %q, want the fallback notice saying the chat's model can't see", got)
+	}
+	calls := h.srv.Calls()
+	if len(calls) != 1 || len(calls[0].Images()) != 1 {
+		t.Fatalf("model calls = %d, want one, with the picture", len(calls))
+	}
+	// The next turn goes to the chat's own model, with the picture as
+	// text only.
+	h.send(t, h.dm(friend, "thanks"))
+	calls = h.srv.Calls()
+	last := calls[len(calls)-1]
+	if len(last.Images()) != 0 {
+		t.Errorf("a later turn sent %d old pictures again", len(last.Images()))
+	}
+	if body := string(last.Body); !strings.Contains(body, "[image] what is this?") {
+		t.Errorf("the next turn's history lacks the picture's caption: %s", body)
+	}
+	if got := h.last(friend); strings.Contains(got, "answered by") {
+		t.Errorf("the text turn after the picture was not answered by the chat's model: %q", got)
+	}
+}
+
+func TestPictureInALocalOnlyChat(t *testing.T) {
+	h := newHarness(t, unlimited)
+	hosted, _ := h.cfg.Model("hosted/m")
+	hosted.Input = []string{"text", "image"}
+	var fetches atomic.Int32
+	h.send(t, h.self("/privacy local"))
+	in := picture(h.self(""), agenttest.Photo(), "")
+	in.Attachment.Fetch = func(context.Context) ([]byte, error) { fetches.Add(1); return agenttest.Photo(), nil }
+
+	h.send(t, in)
+
+	if got := h.last("self"); got != localSeeNotice {
+		t.Errorf("reply = %q, want the local-only notice", got)
+	}
+	if fetches.Load() != 0 || len(h.srv.Calls()) != 0 {
+		t.Errorf("downloads = %d, model calls = %d: the picture went somewhere", fetches.Load(), len(h.srv.Calls()))
+	}
+}
+
+func TestPictureTellsTheOwnerWhichModelCanSee(t *testing.T) {
+	h := newHarness(t, unlimited)
+	// The chain is the text-only model alone; another model can see.
+	h.cfg.Fallbacks = nil
+	other, _ := h.cfg.Model("hosted/m")
+	other.Input = []string{"text", "image"}
+
+	h.send(t, picture(h.self(""), agenttest.Photo(), ""))
+
+	got := h.last("self")
+	if !strings.Contains(got, "(Local) can't see pictures") || !strings.Contains(got, "/model Hosted One") {
+		t.Errorf("reply = %q, want the model that can't see and the one to switch to", got)
+	}
+}
+
+func TestDocuments(t *testing.T) {
+	h := newHarness(t, unlimited)
+	doc := func(name, mime string, data []byte, caption string) Inbound {
+		in := h.dm(friend, caption)
+		in.Media = AttachDocument
+		in.Attachment = &Attachment{Kind: AttachDocument, FileName: name, MIME: mime, Size: int64(len(data)),
+			Fetch: func(context.Context) ([]byte, error) { return data, nil }}
+		return in
+	}
+	h.send(t, doc("notes.txt", "text/plain", []byte("buy milk\n"), "summarise"))
+	if got := h.last(friend); got != "echo: [document: notes.txt]\nbuy milk\n[end of document]\n\nsummarise" {
+		t.Errorf("reply = %q, want the document read as text with its name", got)
+	}
+	h.send(t, doc("main.go", "application/octet-stream", []byte("package main\n"), ""))
+	if got := h.last(friend); !strings.HasPrefix(got, "echo: [document: main.go]") {
+		t.Errorf("reply = %q, want source code read by its name", got)
+	}
+	h.send(t, doc("scan.pdf", "application/pdf", []byte("%PDF-1.7"), ""))
+	if got := h.last(friend); !strings.Contains(got, "not PDF files") {
+		t.Errorf("reply = %q, want the notice for a PDF", got)
+	}
+	h.send(t, doc("data.csv", "text/csv", []byte("a,b\x00\xff"), ""))
+	if got := h.last(friend); !strings.Contains(got, "doesn't look like a text file") {
+		t.Errorf("reply = %q, want binary data refused", got)
+	}
+	long := strings.Repeat("x", h.cfg.WhatsApp.MaxMessageChars+1)
+	h.send(t, doc("long.txt", "text/plain", []byte(long), ""))
+	if got := h.last(friend); !strings.Contains(got, "too long") {
+		t.Errorf("reply = %q, want a document over the text cap refused", got)
+	}
+	if n := len(h.srv.Calls()); n != 2 {
+		t.Errorf("model calls = %d, want 2 (the text file and the source code)", n)
+	}
+}
+
+func TestSpokenCommand(t *testing.T) {
+	h, stt := sttHarness(t, unlimited, "")
+	stt.Enqueue(agenttest.TranscriptReply{Text: " Slash status.\n"}, agenttest.TranscriptReply{Text: "Slash status."})
+
+	h.send(t, voice(h.self(""), agenttest.VoiceNote(), nil))
+	if got := h.last("self"); !strings.Contains(got, "**Model:**") {
+		t.Errorf("the owner said \"slash status\" and heard %q, want /status's answer", got)
+	}
+	// Only admins run commands: a friend's words go to the model.
+	h.send(t, voice(h.dm(friend, ""), agenttest.VoiceNote(), nil))
+	if got := h.last(friend); got != "echo: [voice note] Slash status." {
+		t.Errorf("friend heard %q", got)
+	}
+	for in, want := range map[string]string{
+		"slash model, Sonnet.": "/model Sonnet",
+		"Slash help":           "/help",
+		"Slash and burn.":      "Slash and burn.",
+		"slash":                "slash",
+	} {
+		if got := spokenCommand(in); got != want {
+			t.Errorf("spokenCommand(%q) = %q, want %q", in, got, want)
+		}
+	}
 }

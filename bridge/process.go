@@ -187,8 +187,16 @@ func (b *Bridge) compose(ctx context.Context, j *job) (reply, error) {
 	case in.Cut > 0:
 		return say(in, fmt.Sprintf(tooLongNotice, in.Cut, b.cfg.WhatsApp.MaxMessageChars), in.MessageID, store.InboxSkipped,
 			fmt.Sprintf("too long: %d characters", in.Cut)), nil
-	case mediaOnly(in):
+	case mediaOnly(in) && in.Attachment == nil:
 		return b.mediaReply(in), nil
+	}
+	if in.Attachment != nil && j.read == nil {
+		if r, done := b.readAttachment(ctx, j); done {
+			return r, nil
+		}
+		in = j.in // a voice note's words are its text
+	}
+	switch {
 	case j.role == access.Admin && isCommand(in.Text):
 		return b.command(ctx, *j), nil
 	default:
@@ -258,6 +266,10 @@ func (b *Bridge) once(kind, chat string, every time.Duration) bool {
 func (b *Bridge) answer(ctx context.Context, j *job) (reply, error) {
 	in := j.in
 	text := in.Text
+	var images []agent.Image
+	if j.read != nil {
+		text, images = j.read.text, j.read.images
+	}
 	if in.QuotedText != "" {
 		text = "(Replying to: \"" + truncate(in.QuotedText, quoteShown) + "\")\n" + text
 	}
@@ -280,7 +292,7 @@ func (b *Bridge) answer(ctx context.Context, j *job) (reply, error) {
 		}
 		// Typing stays on while parts go out; the channel keeps it alive.
 		b.typing(ctx, in.ChatID, true)
-		turn, err = b.history.Reply(turnCtx, in.ChatID, text, in.MessageID)
+		turn, err = b.history.Reply(turnCtx, in.ChatID, text, in.MessageID, images...)
 		b.typing(ctx, in.ChatID, false)
 	}
 	streamed := j.stream != nil && j.stream.Committed()
@@ -299,6 +311,10 @@ func (b *Bridge) answer(ctx context.Context, j *job) (reply, error) {
 			r := say(in, cutOffNotice, "", store.InboxFailed, fmt.Sprintf("answer cut off: %v", err))
 			r.streamed = true
 			return r, nil
+		}
+		if errors.Is(err, agent.ErrCannotSee) {
+			// The chat's models changed while the picture was read.
+			return b.cannotSee(in, j.role, turn.Model, b.localOnly(ctx, in.ChatID)), nil
 		}
 		if errors.As(err, &ce) {
 			b.noteFailure(in.ChatID, turn)
@@ -332,7 +348,13 @@ func (b *Bridge) answer(ctx context.Context, j *job) (reply, error) {
 	if out.FellBack() && !in.IsGroup && b.cfg.Agent.FallbackNotice {
 		text = strings.TrimLeft(closeFence(text)+"\n\n", "\n") + "_(answered by " + out.Model.Label() + ": " + out.Failures[0].Reason() + ")_"
 	}
+	if j.read != nil && j.read.note != "" {
+		text = strings.TrimLeft(closeFence(text)+"\n\n", "\n") + j.read.note
+	}
 	r := say(in, text, quote, store.InboxDone, "")
+	if j.read != nil && j.read.echo != "" {
+		r.msgs = append([]message{{chatID: in.ChatID, text: j.read.echo, quote: in.MessageID}}, r.msgs...)
+	}
 	r.streamed = streamed
 	return r, nil
 }

@@ -75,7 +75,18 @@ func (c *Console) readLines(ctx context.Context, scanner *bufio.Scanner, h Handl
 		if line == "" {
 			continue
 		}
-		if err := h.Handle(ctx, c.typed(line, time.Now())); err != nil {
+		in := c.typed(line, time.Now())
+		if path, caption, ok, err := parseAttach(line); ok {
+			if err == nil {
+				in.Attachment, err = attachFile(path, "")
+			}
+			if err != nil {
+				c.say(err.Error())
+				continue
+			}
+			in.Text, in.Media = caption, in.Attachment.Kind
+		}
+		if err := h.Handle(ctx, in); err != nil {
 			return err
 		}
 		if err := h.Idle(ctx); err != nil {
@@ -117,8 +128,37 @@ func (c *Console) typed(text string, at time.Time) bridge.Inbound {
 	return in
 }
 
+// line is one message of a script: bridge.Inbound's JSON, and a file to
+// send with it, by path ("text" is then the caption).
+type line struct {
+	bridge.Inbound
+	Audio    string `json:"audio,omitempty"`    // a voice note
+	Image    string `json:"image,omitempty"`    // a picture
+	Document string `json:"document,omitempty"` // a file
+}
+
+// attachment describes the file a line sends, if any.
+func (l line) attachment() (*bridge.Attachment, error) {
+	var kind, path string
+	for _, f := range []struct{ kind, path string }{{"audio", l.Audio}, {"image", l.Image}, {"document", l.Document}} {
+		if f.path == "" {
+			continue
+		}
+		if path != "" {
+			return nil, fmt.Errorf("a message carries one file: %q and %q both given", kind, f.kind)
+		}
+		kind, path = f.kind, f.path
+	}
+	if path == "" {
+		return nil, nil
+	}
+	return attachFile(path, kind)
+}
+
 // readJSON takes one message per line, as bridge.Inbound's JSON ({"chat",
-// "sender", "phone", "id", "text", "group", "mention", ...}), and answers
+// "sender", "phone", "id", "text", "group", "mention", ...}, and "audio",
+// "image" or "document" with a file's path, "text" being its caption),
+// and answers
 // each with an Ack once the message is safely recorded, or with an error
 // saying why it was not (a line that is not a message, or the disk is
 // full: send it again later).
@@ -127,8 +167,8 @@ func (c *Console) readJSON(ctx context.Context, scanner *bufio.Scanner, h Handle
 		if strings.TrimSpace(scanner.Text()) == "" {
 			continue
 		}
-		var in bridge.Inbound
-		if err := json.Unmarshal(scanner.Bytes(), &in); err != nil {
+		var l line
+		if err := json.Unmarshal(scanner.Bytes(), &l); err != nil {
 			if err := c.Ack("", fmt.Errorf("line %d is not a message: %v", n, err)); err != nil {
 				return err
 			}
@@ -140,6 +180,17 @@ func (c *Console) readJSON(ctx context.Context, scanner *bufio.Scanner, h Handle
 			}
 			continue
 		}
+		in := l.Inbound
+		a, err := l.attachment()
+		if err != nil {
+			if err := c.Ack(in.MessageID, fmt.Errorf("line %d: %w", n, err)); err != nil {
+				return err
+			}
+			continue
+		}
+		if in.Attachment = a; a != nil {
+			in.Media = a.Kind
+		}
 		if err := c.Ack(in.MessageID, h.Handle(ctx, in)); err != nil {
 			return err
 		}
@@ -148,4 +199,12 @@ func (c *Console) readJSON(ctx context.Context, scanner *bufio.Scanner, h Handle
 		return fmt.Errorf("read stdin: %w", err)
 	}
 	return nil
+}
+
+// say tells the person at the terminal something that is not a reply
+// (a line that could not be sent).
+func (c *Console) say(text string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fmt.Fprintf(c.out, "%s\n\n", text)
 }

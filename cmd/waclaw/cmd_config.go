@@ -82,6 +82,8 @@ func printSetup(w io.Writer, cfg *config.Config, path, database string) {
 	fmt.Fprintf(w, "calls:     %s\n", describeCalls(wa))
 	fmt.Fprintf(w, "messages:  at most %d characters in; finished ones kept %s\n", wa.MaxMessageChars, config.Duration(wa.InboxRetention))
 	fmt.Fprintf(w, "history:   compaction %s, at most %d tokens of history\n", cfg.Agent.Compaction.Mode, cfg.Agent.Compaction.MaxHistoryTokens)
+	fmt.Fprintf(w, "voice:     %s\n", describeVoice(cfg.Media.Audio))
+	fmt.Fprintf(w, "pictures:  %s\n", describePictures(cfg))
 
 	if len(cfg.Warnings) > 0 {
 		fmt.Fprintf(w, "\nwarnings:\n")
@@ -149,4 +151,55 @@ func keyState(p *config.Provider) string {
 	default:
 		return "none"
 	}
+}
+
+// describeVoice says how voice notes are transcribed, in the order tried.
+func describeVoice(a config.Audio) string {
+	if !a.Enabled {
+		if len(a.Transcribers) > 0 {
+			return "off (tools.media.audio.enabled false): voice notes get a notice"
+		}
+		return "off: no transcriber in tools.media.audio, so voice notes get a notice"
+	}
+	names := make([]string, len(a.Transcribers))
+	for i, t := range a.Transcribers {
+		where := "local"
+		if t.Hosted() {
+			where = "hosted"
+		}
+		names[i] = fmt.Sprintf("%s (%s)", t.Name(), where)
+	}
+	return fmt.Sprintf("transcribed by %s; at most %s and %d:%02d", strings.Join(names, " > "),
+		humanBytes(a.MaxBytes), a.MaxSeconds/60, a.MaxSeconds%60)
+}
+
+// describePictures says which models see pictures.
+func describePictures(cfg *config.Config) string {
+	if !cfg.Media.Image.Enabled {
+		return "off (tools.media.image.enabled false): pictures get a notice"
+	}
+	var seeing []string
+	for _, m := range cfg.Models() {
+		if m.CanSee() && m.Provider.Unavailable() == "" {
+			seeing = append(seeing, m.Label())
+		}
+	}
+	if len(seeing) == 0 {
+		return `no model can see: pictures get a notice (a model sees when its input lists "image")`
+	}
+	if len(seeing) > 3 {
+		seeing = append(seeing[:3], fmt.Sprintf("%d more", len(seeing)-3))
+	}
+	return fmt.Sprintf("shown to models that can see (%s), scaled to %d pixels at most", strings.Join(seeing, ", "), cfg.Media.Image.LongSide)
+}
+
+// humanBytes writes a size limit for people: "20 MB", "512 KB".
+func humanBytes(n int) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MB", n>>20)
+	}
+	if n >= 1<<20 {
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%d KB", (n+1023)>>10)
 }

@@ -33,7 +33,7 @@ const (
 // replies by chat.
 func jsonlRun(t *testing.T, cfg, data string, script ...bridge.Inbound) map[string][]string {
 	t.Helper()
-	var in strings.Builder
+	lines := make([]string, len(script))
 	for i, m := range script {
 		if m.MessageID == "" {
 			m.MessageID = fmt.Sprintf("M-%d-%d", time.Now().UnixNano(), i)
@@ -42,15 +42,17 @@ func jsonlRun(t *testing.T, cfg, data string, script ...bridge.Inbound) map[stri
 			m.Time = time.Now()
 		}
 		line, _ := json.Marshal(m)
-		in.Write(append(line, '\n'))
+		lines[i] = string(line)
 	}
-	var out, errOut strings.Builder
-	if err := run(context.Background(), []string{"--config", cfg, "--data-dir", data, "--log-level", "error", "chat", "--jsonl"},
-		strings.NewReader(in.String()), &out, &errOut); err != nil {
-		t.Fatalf("chat --jsonl: %v\n%s", err, errOut.String())
-	}
+	return jsonlLines(t, cfg, data, lines...)
+}
+
+// jsonlLines runs JSON lines through `waclaw chat --jsonl` and returns the
+// replies by chat; a line refused is an error of the test.
+func jsonlLines(t *testing.T, cfg, data string, lines ...string) map[string][]string {
+	t.Helper()
 	replies := map[string][]string{}
-	sc := bufio.NewScanner(strings.NewReader(out.String()))
+	sc := bufio.NewScanner(strings.NewReader(jsonlOutput(t, cfg, data, lines...)))
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
 	for sc.Scan() {
 		var r struct {
@@ -68,6 +70,18 @@ func jsonlRun(t *testing.T, cfg, data string, script ...bridge.Inbound) map[stri
 		}
 	}
 	return replies
+}
+
+// jsonlOutput runs JSON lines through `waclaw chat --jsonl` and returns
+// what it wrote.
+func jsonlOutput(t *testing.T, cfg, data string, lines ...string) string {
+	t.Helper()
+	var out, errOut strings.Builder
+	if err := run(context.Background(), []string{"--config", cfg, "--data-dir", data, "--log-level", "error", "chat", "--jsonl"},
+		strings.NewReader(strings.Join(lines, "\n")+"\n"), &out, &errOut); err != nil {
+		t.Fatalf("chat --jsonl: %v\n%s", err, errOut.String())
+	}
+	return out.String()
 }
 
 func dmFrom(number, text string) bridge.Inbound {

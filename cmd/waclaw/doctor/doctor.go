@@ -107,6 +107,7 @@ func Run(ctx context.Context, opts Options) *Report {
 	db := d.checkDatabase(ctx)
 	if cfg != nil {
 		d.checkChain(ctx, cfg)
+		d.checkVoice(ctx, cfg)
 	}
 	d.checkWhatsApp(ctx, db)
 	if db != nil {
