@@ -124,6 +124,8 @@ func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string, error) {
 		return bridge.Inbound{}, ignoreNoText, nil
 	}
 	in.Text, in.Media = c.text, c.media
+	// Only the message's own file: a quoted picture stays a snippet.
+	in.Attachment = a.attachment(evt, c.media)
 	if ci := c.ci; ci != nil {
 		in.QuotedText = quotedText(ci.GetQuotedMessage())
 		for _, m := range ci.GetMentionedJID() {
