@@ -285,7 +285,7 @@ func urlOf(file whatsmeow.DownloadableMessage) string {
 
 // urlLike finds web addresses, whose path and query name a file on
 // WhatsApp's servers (and carry its access token).
-var urlLike = regexp.MustCompile(`(https?|wss?)://([^/\s"'?#]+)[^\s"']*`)
+var urlLike = regexp.MustCompile(`(https?|wss?)://(?:[^/\s"'@]*@)?([A-Za-z0-9.:\[\]-]+)[^\s"']*`)
 
 // hideURLs shortens each web address in s to its host.
 func hideURLs(s string) string {
@@ -302,7 +302,7 @@ type downloadError struct {
 }
 
 func (e downloadError) Error() string {
-	s := e.err.Error()
+	s := hideURLs(e.err.Error())
 	for _, h := range e.hide {
 		if h != "" {
 			s = strings.ReplaceAll(s, h, "…")
