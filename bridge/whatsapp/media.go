@@ -31,6 +31,9 @@ import (
 // again.
 const mediaRetryWait = 30 * time.Second
 
+// errClosed ends a wait for the phone when the adapter closes.
+var errClosed = errors.New("the WhatsApp adapter was closed")
+
 // maxDeclared bounds the sender's words about a file (its MIME type and
 // name) that are kept: a name is for people, not a place to store text.
 const maxDeclared = 255
@@ -133,7 +136,12 @@ func (a *Adapter) fetch(ctx context.Context, info *types.MessageInfo, file whats
 	case rerr == nil:
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("wait for the phone to upload the file again: %w", ctx.Err())
+	case errors.Is(rerr, errClosed), errors.Is(rerr, whatsmeow.ErrNotConnected):
+		// Not the file's fault: asked again later, the phone may answer.
+		return nil, fmt.Errorf("ask the phone to upload the file again: %w", rerr)
 	default:
+		// The phone said no, or did not answer in time: the sender is
+		// asked to send the file again rather than kept waiting.
 		return nil, fmt.Errorf("%w: %w (and the phone did not upload it again: %w)", bridge.ErrMediaGone, err, rerr)
 	}
 	data, err = a.download(ctx, fresh)
@@ -209,7 +217,7 @@ func (a *Adapter) reupload(ctx context.Context, info *types.MessageInfo, file wh
 			}
 			return nil, fmt.Errorf("the phone did not answer within %s", a.retryWait)
 		case <-a.ctx.Done():
-			return nil, errors.New("the adapter was closed")
+			return nil, errClosed
 		}
 	}
 }

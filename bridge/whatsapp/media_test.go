@@ -12,11 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"go.mau.fi/whatsmeow"
@@ -424,6 +426,42 @@ func TestFetchTakesADownloadWithAWarning(t *testing.T) {
 	}
 }
 
+// When the phone cannot be asked now, the file is not given up: the
+// bridge may try again.
+func TestFetchPhoneNotReachable(t *testing.T) {
+	f := newFake()
+	a, _, _ := testAdapter(t, f, Options{})
+	f.downloadHook = func(context.Context, whatsmeow.DownloadableMessage) ([]byte, error) {
+		return nil, whatsmeow.ErrMediaDownloadFailedWith410
+	}
+	f.retryErr = whatsmeow.ErrNotConnected
+	if _, err := fetchVoice(t, a)(context.Background()); errors.Is(err, bridge.ErrMediaGone) || !errors.Is(err, whatsmeow.ErrNotConnected) {
+		t.Errorf("Fetch() while disconnected = %v; want ErrNotConnected, not ErrMediaGone", err)
+	}
+	f.retryErr = nil
+	fetch := fetchVoice(t, a)
+	a.Close()
+	if _, err := fetch(context.Background()); errors.Is(err, bridge.ErrMediaGone) || !errors.Is(err, errClosed) {
+		t.Errorf("Fetch() after Close = %v; want errClosed, not ErrMediaGone", err)
+	}
+}
+
+// What a sender declares about a file is kept within bounds.
+func TestAttachmentDeclaredBounds(t *testing.T) {
+	long := strings.Repeat("é", 200) + ".pdf"
+	att, _ := attachmentOf(&waE2E.Message{DocumentMessage: &waE2E.DocumentMessage{
+		FileName: proto.String(long), Mimetype: proto.String("text/plain\xff"), FileLength: proto.Uint64(1 << 63)}})
+	if len(att.FileName) > maxDeclared || !utf8.ValidString(att.FileName) || !strings.HasPrefix(long, att.FileName) {
+		t.Errorf("FileName = %q (%d bytes); want a valid prefix of at most %d bytes", att.FileName, len(att.FileName), maxDeclared)
+	}
+	if !utf8.ValidString(att.MIME) {
+		t.Errorf("MIME = %q; want valid UTF-8", att.MIME)
+	}
+	if att.Size != math.MaxInt64 {
+		t.Errorf("Size = %d for a declared 2^63; want the largest int64", att.Size)
+	}
+}
+
 // Fetch ends when its context does: during the download, and while the
 // phone is asked for an expired file.
 func TestFetchHonoursTheContext(t *testing.T) {
@@ -509,4 +547,34 @@ func retryAnswer(t *testing.T, id types.MessageID, key []byte, result waMmsRetry
 	iv := make([]byte, gcm.NonceSize())
 	copy(iv, "twelve bytes")
 	return &events.MediaRetry{Ciphertext: gcm.Seal(nil, iv, plain, []byte(id)), IV: iv, MessageID: id, ChatID: alicePN, Timestamp: t0}
+}
+
+// Through the real bridge and store: a voice note from a friend is
+// acknowledged and recorded in the inbox with its description, and
+// nothing that fetches the file is written to the database. (The bridge
+// does not fetch files yet; what it answers is its own business.)
+func TestVoiceNoteReachesTheInbox(t *testing.T) {
+	f := newFake()
+	b, st, _ := liveBot(t, f, `{ admins: ["+15550000001"], allowFrom: ["+15552223333"] }`)
+	evt := msgEvent(alicePN, alicePN, voiceNote(), func(mi *types.MessageInfo) { mi.ID, mi.Timestamp = "VOICE1", time.Now() })
+	if !f.deliver(evt) {
+		t.Fatal("the voice note was not acknowledged")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := b.Idle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var payload string
+	if err := st.DB().QueryRow(`SELECT payload FROM inbox WHERE msg_id = 'VOICE1'`).Scan(&payload); err != nil {
+		t.Fatalf("the voice note is not in the inbox: %v", err)
+	}
+	want := `"attachment":{"kind":"voice note","mime":"audio/ogg; codecs=opus","size":18734,"seconds":7}`
+	if !strings.Contains(payload, want) {
+		t.Errorf("inbox payload %s; want it to hold %s", payload, want)
+	}
+	noSecrets(t, "inbox payload", payload)
+	if strings.Contains(payload, "mmg.whatsapp.net") {
+		t.Errorf("inbox payload %s names the media host", payload)
+	}
 }
