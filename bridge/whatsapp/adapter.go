@@ -12,6 +12,7 @@ import (
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
 
 	"waclaw/bridge"
 	"waclaw/config/clock"
@@ -160,6 +161,11 @@ type Adapter struct {
 	addresses     *recent[types.JID]     // the address a chat key last wrote from, when not the key
 	moved         *recent[struct{}]      // LIDs whose stored chat was moved to their number
 	typing        map[string]*typingChat // chats showing "typing"
+	// retries are the downloads waiting for the phone to upload a file
+	// again, by message id (media.go).
+	retries map[types.MessageID][]chan *events.MediaRetry
+	// retryWait bounds each of those waits; tests shorten it.
+	retryWait time.Duration
 
 	typingMu sync.Mutex // orders every presence and chat-state sent (presence.go)
 	// newTicker makes the typing refresh's ticker; tests tick by hand.
@@ -214,6 +220,8 @@ func newAdapter(c Client, opts Options, base context.Context) *Adapter {
 		addresses:  newRecent[types.JID](addressMemory),
 		moved:      newRecent[struct{}](movedMemory),
 		typing:     map[string]*typingChat{},
+		retries:    map[types.MessageID][]chan *events.MediaRetry{},
+		retryWait:  mediaRetryWait,
 		newTicker:  timeTicker,
 	}
 	if a.log == nil {

@@ -33,6 +33,13 @@ type Client interface {
 	// is also named as the call's creator.
 	RejectCall(ctx context.Context, callFrom types.JID, callID string) error
 
+	// Media, as in whatsmeow: Download fetches a message's file (trying
+	// each media host, checking its hashes); SendMediaRetryReceipt asks
+	// the phone to upload an expired one again, and the phone answers
+	// with an *events.MediaRetry.
+	Download(ctx context.Context, msg whatsmeow.DownloadableMessage) ([]byte, error)
+	SendMediaRetryReceipt(ctx context.Context, message *types.MessageInfo, mediaKey []byte) error
+
 	// Pairing, as in whatsmeow: GetQRChannel before Connect, PairPhone
 	// after the first QR code.
 	GetQRChannel(ctx context.Context) (<-chan whatsmeow.QRChannelItem, error)

@@ -37,7 +37,9 @@ const lookupTimeout = 5 * time.Second
 // a non-empty reason why the message is ignored. A picture, voice note,
 // location, contact card, poll or other kind that is not text is passed on
 // with its kind in Media (and its caption or the button picked, if any, as
-// the text): the bridge decides what to answer. The bridge also recognises
+// the text): the bridge decides what to answer. A voice note, audio file,
+// picture, sticker or document also carries an Attachment (media.go). The
+// bridge also recognises
 // the bot's own messages coming back. Chats and senders are named by
 // their key (keys.go); an error means a number could not be looked up,
 // and the message should be delivered again later.
@@ -124,6 +126,8 @@ func (a *Adapter) inbound(evt *events.Message) (bridge.Inbound, string, error) {
 		return bridge.Inbound{}, ignoreNoText, nil
 	}
 	in.Text, in.Media = c.text, c.media
+	// Only the message's own file: a quoted picture stays a snippet.
+	in.Attachment = a.attachment(evt, c.media)
 	if ci := c.ci; ci != nil {
 		in.QuotedText = quotedText(ci.GetQuotedMessage())
 		for _, m := range ci.GetMentionedJID() {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.mau.fi/whatsmeow/proto/waCommon"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
@@ -58,6 +59,17 @@ func aliceMedia(kind string) bridge.Inbound {
 	in.Media = kind
 	return in
 }
+
+// attached is in with media of a kind the bridge can fetch, described by
+// kind alone (the proto declares nothing more).
+func attached(in bridge.Inbound, kind string) bridge.Inbound {
+	in.Media, in.Attachment = kind, &bridge.Attachment{Kind: kind}
+	return in
+}
+
+// ignoreFetch compares Inbounds without the function that downloads
+// their file.
+var ignoreFetch = cmpopts.IgnoreFields(bridge.Attachment{}, "Fetch")
 
 func groupMsg(text string) bridge.Inbound {
 	in := aliceDM(text)
@@ -120,7 +132,7 @@ func TestInbound(t *testing.T) {
 		{
 			name: "image caption",
 			evt:  msgEvent(alicePN, alicePN, &waE2E.Message{ImageMessage: &waE2E.ImageMessage{Caption: proto.String("what is this")}}),
-			want: func() bridge.Inbound { in := aliceDM("what is this"); in.Media = "image"; return in }(),
+			want: attached(aliceDM("what is this"), bridge.AttachImage),
 		},
 		{
 			name: "video caption",
@@ -131,7 +143,11 @@ func TestInbound(t *testing.T) {
 			name: "document with caption",
 			evt: msgEvent(alicePN, alicePN, &waE2E.Message{DocumentWithCaptionMessage: &waE2E.FutureProofMessage{Message: &waE2E.Message{
 				DocumentMessage: &waE2E.DocumentMessage{Caption: proto.String("summarise"), FileName: proto.String("a.pdf")}}}}),
-			want: func() bridge.Inbound { in := aliceDM("summarise"); in.Media = "document"; return in }(),
+			want: func() bridge.Inbound {
+				in := attached(aliceDM("summarise"), bridge.AttachDocument)
+				in.Attachment.FileName = "a.pdf"
+				return in
+			}(),
 		},
 		{
 			name: "ephemeral",
@@ -149,7 +165,7 @@ func TestInbound(t *testing.T) {
 			name: "view once",
 			evt: msgEvent(alicePN, alicePN, &waE2E.Message{ViewOnceMessageV2: &waE2E.FutureProofMessage{Message: &waE2E.Message{
 				ImageMessage: &waE2E.ImageMessage{Caption: proto.String("once")}}}}),
-			want: func() bridge.Inbound { in := aliceDM("once"); in.Media = "image"; return in }(),
+			want: attached(aliceDM("once"), bridge.AttachImage),
 		},
 		{
 			name: "LID sender with SenderAlt",
@@ -331,11 +347,11 @@ func TestInbound(t *testing.T) {
 				Type: waE2E.ProtocolMessage_EPHEMERAL_SETTING.Enum(), EphemeralExpiration: proto.Uint32(86400)}}),
 			reason: ignoreProtocol,
 		},
-		{name: "image without caption", evt: msgEvent(alicePN, alicePN, &waE2E.Message{ImageMessage: &waE2E.ImageMessage{}}), want: aliceMedia("image")},
-		{name: "voice note", evt: msgEvent(alicePN, alicePN, &waE2E.Message{AudioMessage: &waE2E.AudioMessage{PTT: proto.Bool(true)}}), want: aliceMedia("voice note")},
-		{name: "audio file", evt: msgEvent(alicePN, alicePN, &waE2E.Message{AudioMessage: &waE2E.AudioMessage{}}), want: aliceMedia("audio")},
+		{name: "image without caption", evt: msgEvent(alicePN, alicePN, &waE2E.Message{ImageMessage: &waE2E.ImageMessage{}}), want: attached(aliceDM(""), bridge.AttachImage)},
+		{name: "voice note", evt: msgEvent(alicePN, alicePN, &waE2E.Message{AudioMessage: &waE2E.AudioMessage{PTT: proto.Bool(true)}}), want: attached(aliceDM(""), bridge.AttachVoice)},
+		{name: "audio file", evt: msgEvent(alicePN, alicePN, &waE2E.Message{AudioMessage: &waE2E.AudioMessage{}}), want: attached(aliceDM(""), bridge.AttachAudio)},
 		{name: "video note", evt: msgEvent(alicePN, alicePN, &waE2E.Message{PtvMessage: &waE2E.VideoMessage{}}), want: aliceMedia("video note")},
-		{name: "sticker", evt: msgEvent(alicePN, alicePN, &waE2E.Message{StickerMessage: &waE2E.StickerMessage{}}), want: aliceMedia("sticker")},
+		{name: "sticker", evt: msgEvent(alicePN, alicePN, &waE2E.Message{StickerMessage: &waE2E.StickerMessage{}}), want: attached(aliceDM(""), bridge.AttachSticker)},
 		{name: "poll vote", evt: msgEvent(alicePN, alicePN, &waE2E.Message{PollUpdateMessage: &waE2E.PollUpdateMessage{}}), reason: ignorePollVote},
 		{name: "unknown kind", evt: msgEvent(alicePN, alicePN, &waE2E.Message{KeepInChatMessage: &waE2E.KeepInChatMessage{}}), reason: ignoreNoText},
 		{name: "nil event", evt: nil, reason: ignoreEmpty},
@@ -357,8 +373,11 @@ func TestInbound(t *testing.T) {
 			if reason != "" {
 				return
 			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, got, ignoreFetch); diff != "" {
 				t.Errorf("inbound() mismatch (-want +got):\n%s", diff)
+			}
+			if got.Attachment != nil && got.Attachment.Fetch == nil {
+				t.Errorf("inbound() attachment has no Fetch")
 			}
 		})
 	}

@@ -33,6 +33,8 @@ func (a *Adapter) handleEvent(rawEvt any) bool {
 		return a.handleMessage(evt)
 	case *events.Connected:
 		a.handleConnected()
+	case *events.MediaRetry:
+		a.handleMediaRetry(evt)
 	case *events.PushNameSetting:
 		a.syncPresence(true)
 	case *events.PairSuccess:

@@ -88,6 +88,16 @@ type fakeClient struct {
 	userInfo  [][]types.JID
 	rejected  []rejectCall
 
+	// downloadHook is WhatsApp's media servers: it answers each Download
+	// (nil: no file).
+	downloadHook func(ctx context.Context, msg whatsmeow.DownloadableMessage) ([]byte, error)
+	downloads    []whatsmeow.DownloadableMessage
+	// retryHook, if set, is the phone's side of a media retry receipt:
+	// it runs after the receipt is recorded and may deliver the answer.
+	retryHook    func(info types.MessageInfo, mediaKey []byte)
+	retryErr     error
+	mediaRetries []types.MessageInfo
+
 	qr        chan whatsmeow.QRChannelItem
 	nextQR    []chan whatsmeow.QRChannelItem // for the pairings after the first
 	pairPhone []string
@@ -235,6 +245,31 @@ func (f *fakeClient) RejectCall(ctx context.Context, callFrom types.JID, callID 
 	defer f.mu.Unlock()
 	f.rejected = append(f.rejected, rejectCall{from: callFrom, id: callID})
 	return f.rejectErr
+}
+
+func (f *fakeClient) Download(ctx context.Context, msg whatsmeow.DownloadableMessage) ([]byte, error) {
+	f.mu.Lock()
+	f.downloads = append(f.downloads, msg)
+	hook := f.downloadHook
+	f.mu.Unlock()
+	if hook == nil {
+		return nil, whatsmeow.ErrNoURLPresent
+	}
+	return hook(ctx, msg)
+}
+
+func (f *fakeClient) SendMediaRetryReceipt(ctx context.Context, message *types.MessageInfo, mediaKey []byte) error {
+	f.mu.Lock()
+	f.mediaRetries = append(f.mediaRetries, *message)
+	hook, err := f.retryHook, f.retryErr
+	f.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if hook != nil {
+		hook(*message, mediaKey)
+	}
+	return nil
 }
 
 func (f *fakeClient) GetQRChannel(ctx context.Context) (<-chan whatsmeow.QRChannelItem, error) {

@@ -26,8 +26,10 @@ var idLike = regexp.MustCompile(`\+?[0-9]+(?:[.:_][0-9]+)*(?:@[a-z]+(?:\.[a-z]+)
 const minNumberDigits = 7
 
 // redact replaces the JIDs and numbers in s by their hashes:
-// "jid#<hash>" and "num#<hash>".
+// "jid#<hash>" and "num#<hash>", and shortens web addresses to their host
+// (a media file's address carries its access token).
 func redact(s string) string {
+	s = hideURLs(s)
 	var out strings.Builder
 	last := 0
 	for _, m := range idLike.FindAllStringIndex(s, -1) {
