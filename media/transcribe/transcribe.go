@@ -149,7 +149,7 @@ func (t *Transcriber) run(ctx context.Context, e *config.Transcriber, c Clip) (s
 		}
 		return "", err
 	}
-	attrs := []any{"entry", e.Name(), "bytes", len(c.Data), "latency", t.now().Sub(start).Round(time.Millisecond)}
+	attrs := []any{"entry", e.Name(), "bytes", len(c.Data), "latency", t.now().Sub(start).Round(time.Microsecond)}
 	if d, err := Duration(c.Data); err == nil {
 		attrs = append(attrs, "duration", d.Round(time.Millisecond))
 	}
