@@ -98,7 +98,8 @@ func fromDataURL(url, detail string) ImagePart {
 // Describe is what a model that looked answers with [Reply.DescribeImages]:
 // "I see a 1600x1200 image/jpeg." for each picture the request carried
 // (the size read from the picture's own bytes), "I see an unreadable
-// image/png." for one that does not decode, or "I see no picture." when
+// image/png." for one that does not decode ("an unreadable picture" when
+// it is not inline data), or "I see no picture." when
 // there is none.
 func (r Request) Describe() string {
 	parts := r.Images()
@@ -109,7 +110,11 @@ func (r Request) Describe() string {
 	for _, p := range parts {
 		cfg, _, err := image.DecodeConfig(bytes.NewReader(p.Data))
 		if p.Err != nil || err != nil {
-			out = append(out, fmt.Sprintf("I see an unreadable %s.", p.MIME))
+			what := p.MIME
+			if what == "" {
+				what = "picture"
+			}
+			out = append(out, fmt.Sprintf("I see an unreadable %s.", what))
 			continue
 		}
 		out = append(out, fmt.Sprintf("I see a %dx%d %s.", cfg.Width, cfg.Height, p.MIME))
