@@ -88,6 +88,8 @@ func anthropicMessages(items []Item) []anthropic.MessageParam {
 			callsInRaw = false
 			if it.Role == RoleAssistant {
 				out = append(out, anthropic.NewAssistantMessage(anthropic.NewTextBlock(it.Text)))
+			} else if len(it.Images) > 0 {
+				out = append(out, anthropic.NewUserMessage(anthropicContent(it)...))
 			} else {
 				out = append(out, anthropic.NewUserMessage(anthropic.NewTextBlock(it.Text)))
 			}

@@ -22,7 +22,7 @@ func (e *ChainError) UserMessage() string {
 	}
 	// Waiting helps if anything is passing; then an unusable answer (asking
 	// otherwise may help), then the rest.
-	for _, t := range []trouble{passing, unusable, tooLong, refused, broken} {
+	for _, t := range []trouble{passing, unusable, tooLong, refused, broken, blind} {
 		if !decisive[t] {
 			continue
 		}
@@ -46,6 +46,7 @@ const (
 	tooLong                 // the conversation does not fit
 	refused                 // the request itself was refused or looped
 	broken                  // missing, unauthorised, not set up: the owner must act
+	blind                   // a picture, and no model that can see it
 )
 
 func troubleOf(c Class) trouble {
@@ -58,6 +59,8 @@ func troubleOf(c Class) trouble {
 		return refused
 	case ModelMissing, EndpointMissing, AuthFailed, NotConfigured:
 		return broken
+	case CannotSee:
+		return blind
 	}
 	// A model that failed to load or crashed is loaded afresh on the next
 	// request (LM Studio's just-in-time loading, a new Ollama runner):
@@ -82,6 +85,11 @@ func troubleWords(t trouble, one bool) string {
 			return "Sorry, I couldn't answer that: my model could not handle this message."
 		}
 		return "Sorry, I couldn't answer that: my models could not handle this message."
+	case blind:
+		if one {
+			return "Sorry, my model can't see pictures. Please describe the picture in words."
+		}
+		return "Sorry, none of my models can see pictures. Please describe the picture in words."
 	case broken:
 		if one {
 			return "Sorry, I can't answer: my model is not working, and trying again won't help until the bot's owner fixes its setup."

@@ -58,6 +58,8 @@ func completionsMessages(req *Request) []openai.ChatCompletionMessageParamUnion 
 		case ItemMessage:
 			if it.Role == RoleAssistant {
 				out = append(out, openai.AssistantMessage(it.Text))
+			} else if len(it.Images) > 0 {
+				out = append(out, openai.UserMessage(completionsContent(it)))
 			} else {
 				out = append(out, openai.UserMessage(it.Text))
 			}

@@ -35,6 +35,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/responses"
 
+	"waclaw/agent/agenttest"
 	"waclaw/config"
 )
 
@@ -372,17 +373,20 @@ func prismViolations(body []byte, header string) string {
 type conformanceCase struct {
 	name string
 	req  Request
+	// notOnResponses says why the Responses description cannot judge the
+	// case ("" when it can).
+	notOnResponses string
 }
 
 func conformanceCases() []conformanceCase {
 	timeTool := builtinTools(time.Now)["current_time"]
 	const callID = "call_0001"
 	return []conformanceCase{
-		{"plain question", Request{
+		{name: "plain question", req: Request{
 			Input:           []Item{{Kind: ItemMessage, Role: RoleUser, Text: "What is the capital of France?"}},
 			MaxOutputTokens: 256,
 		}},
-		{"history with instructions", Request{
+		{name: "history with instructions", req: Request{
 			Instructions: "You are waclaw, a helpful assistant on WhatsApp. Answer briefly.",
 			Input: []Item{
 				{Kind: ItemMessage, Role: RoleUser, Text: "Hi, who are you?"},
@@ -391,12 +395,19 @@ func conformanceCases() []conformanceCase {
 			},
 			MaxOutputTokens: 512,
 		}},
-		{"tool offered", Request{
+		{name: "question with a picture", req: Request{
+			Input: []Item{{Kind: ItemMessage, Role: RoleUser, Text: "What is in this picture?",
+				Images: []Image{{MIME: "image/png", Data: agenttest.PNG()}}}},
+			MaxOutputTokens: 256,
+		}, notOnResponses: "the description's input item is a oneOf in which a user message with a list of content parts " +
+			"matches both EasyInputMessage and InputMessage (neither needs a type), so no such message can pass; " +
+			"the shape is tested against the fake server (TestEachAPISendsPicturesInItsWireShape)"},
+		{name: "tool offered", req: Request{
 			Instructions: "Use tools when they help.",
 			Input:        []Item{{Kind: ItemMessage, Role: RoleUser, Text: "What time is it?"}},
 			Tools:        []Tool{timeTool},
 		}},
-		{"tool result", Request{
+		{name: "tool result", req: Request{
 			Instructions: "Use tools when they help.",
 			Input: []Item{
 				{Kind: ItemMessage, Role: RoleUser, Text: "What time is it?"},
@@ -452,6 +463,9 @@ func TestConformance(t *testing.T) {
 		svc := responses.NewResponseService(openAIOptions(m.Provider, &http.Client{Transport: rec})...)
 		for _, c := range conformanceCases() {
 			t.Run(c.name, func(t *testing.T) {
+				if c.notOnResponses != "" {
+					t.Skip(c.notOnResponses)
+				}
 				ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 				defer cancel()
 				_, err := svc.New(ctx, responsesParams(m, &c.req))

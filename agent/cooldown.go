@@ -72,7 +72,7 @@ func names(text string, m *config.Model) bool {
 // that say nothing about its health.
 func cooldownFor(c Class, n int) time.Duration {
 	switch c {
-	case ContextOverflow, BadRequest, ToolLoop, Canceled, NotConfigured:
+	case ContextOverflow, BadRequest, ToolLoop, Canceled, NotConfigured, CannotSee:
 		return 0
 	case AuthFailed:
 		return 30 * time.Minute

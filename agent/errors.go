@@ -38,6 +38,10 @@ const (
 	ToolLoop                         // the tool step limit was reached
 	NotConfigured                    // the provider's key is not set
 	Canceled                         // the caller gave up
+	// CannotSee: the turn carries pictures and the model's input does not
+	// list "image". It was not called, and nothing cools down: it answers
+	// the next text-only turn.
+	CannotSee
 )
 
 var classNames = map[Class]string{
@@ -45,7 +49,7 @@ var classNames = map[Class]string{
 	Overloaded: "overloaded", Loading: "still loading", LoadFailed: "failed to load", ModelMissing: "model not available",
 	EndpointMissing: "endpoint missing", EmptyReply: "empty reply", Malformed: "malformed reply", AuthFailed: "not authorised",
 	ContextOverflow: "context too long", BadRequest: "request refused", ToolLoop: "too many tool steps",
-	NotConfigured: "not configured", Canceled: "canceled",
+	NotConfigured: "not configured", Canceled: "canceled", CannotSee: "can't see pictures",
 }
 
 func (c Class) String() string {
@@ -97,8 +101,11 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Tried reports whether the model was called: false when it was skipped
-// for a cooldown or because its provider is not set up.
-func (e *Error) Tried() bool { return e.Cooling == nil && e.Class != NotConfigured }
+// for a cooldown, because its provider is not set up, or because it
+// cannot see the turn's pictures.
+func (e *Error) Tried() bool {
+	return e.Cooling == nil && e.Class != NotConfigured && e.Class != CannotSee
+}
 
 // Reason is a short phrase for the user or an admin that says which kind
 // of model (local or hosted) it was and what happened, naming no internals
@@ -176,9 +183,19 @@ func (e *Error) predicate() string {
 		return "is not set up"
 	case Canceled:
 		return "was canceled"
+	case CannotSee:
+		return "can't see pictures"
 	}
 	return "failed"
 }
+
+// ErrCannotSee matches (errors.Is) the *ChainError of a turn with pictures
+// that no model of its chain can see: every model was skipped as
+// CannotSee, or the models that can see are not set up (or, for a
+// local-only chat, not local). A seeing model that was tried and failed
+// does not make it match: that turn failed for another reason. The caller
+// can point the user at [Agent.Seeing].
+var ErrCannotSee = errors.New("no model of the chain can see pictures")
 
 // ErrContextOverflow matches (errors.Is) an Error of class ContextOverflow,
 // which the caller may answer by shrinking the context and trying again.

@@ -92,6 +92,10 @@ func responsesInput(items []Item) responses.ResponseInputParam {
 			if it.Role == RoleAssistant {
 				role = responses.EasyInputMessageRoleAssistant
 			}
+			if len(it.Images) > 0 && it.Role == RoleUser {
+				out = append(out, responses.ResponseInputItemParamOfMessage(responsesContent(it), role))
+				continue
+			}
 			out = append(out, responses.ResponseInputItemParamOfMessage(it.Text, role))
 		case ItemFunctionCall:
 			out = append(out, responses.ResponseInputItemParamOfFunctionCall(it.Arguments, it.CallID, it.Name))

@@ -158,10 +158,16 @@ type ChainError struct {
 	// CutOff: the last model failed after part of its answer had been
 	// committed to the Stream, and no other model was asked.
 	CutOff bool
+	// Blind: the turn carried pictures and no model of the chain that can
+	// see them could be asked (see ErrCannotSee).
+	Blind bool
 }
 
-// Is matches ErrCutOff for a turn that was cut off.
-func (e *ChainError) Is(target error) bool { return target == ErrCutOff && e.CutOff }
+// Is matches ErrCutOff for a turn that was cut off, and ErrCannotSee for
+// one with pictures that no model could be asked to see.
+func (e *ChainError) Is(target error) bool {
+	return target == ErrCutOff && e.CutOff || target == ErrCannotSee && e.Blind
+}
 
 func (e *ChainError) Error() string {
 	var b strings.Builder
@@ -201,16 +207,34 @@ func (a *Agent) Candidates(m *config.Model, localOnly bool) []*config.Model {
 	})
 }
 
+// Seeing lists the models a chat could switch to for pictures: every
+// configured model that can see and whose provider is set up (only local
+// ones when localOnly), those of the chain first in its order, then the
+// rest of the catalog.
+func (a *Agent) Seeing(localOnly bool) []*config.Model {
+	var out []*config.Model
+	for _, m := range append(a.cfg.Chain(), a.cfg.Models()...) {
+		if m == nil || slices.Contains(out, m) || !m.CanSee() || m.Provider.Unavailable() != "" || localOnly && !m.Provider.Local {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
 // Reply answers the conversation. On success it returns the final text;
 // when every model fails it returns a *ChainError (or, with CanShrink, the
 // overflowing model's error, matching ErrContextOverflow). A cancelled ctx
-// stops at once with no fallback.
+// stops at once with no fallback. When a message carries pictures, models
+// that cannot see are skipped as CannotSee, without cooling down; when no
+// model that can see could be asked, the error matches ErrCannotSee.
 func (a *Agent) Reply(ctx context.Context, conv Conversation) (string, *Outcome, error) {
 	start := a.now()
 	out := &Outcome{}
 	defer func() { out.Latency = a.now().Sub(start) }()
 
 	conv.Messages = inert(conv.Messages)
+	pictures := hasImages(conv.Messages)
 	chain := a.Chain(conv.Model)
 	if conv.LocalOnly {
 		chain = slices.DeleteFunc(chain, func(m *config.Model) bool { return !m.Provider.Local })
@@ -222,6 +246,10 @@ func (a *Agent) Reply(ctx context.Context, conv Conversation) (string, *Outcome,
 		ignoreCooldown := pass == 1
 		out.Failures = nil
 		for _, m := range chain {
+			if pictures && !m.CanSee() {
+				out.Failures = append(out.Failures, &Error{Class: CannotSee, Model: m, Detail: `its input does not list "image"`})
+				continue
+			}
 			if skip := a.skip(m, ignoreCooldown); skip != nil {
 				out.Failures = append(out.Failures, skip)
 				continue
@@ -248,7 +276,20 @@ func (a *Agent) Reply(ctx context.Context, conv Conversation) (string, *Outcome,
 			}
 		}
 	}
-	return "", out, &ChainError{Failures: out.Failures}
+	return "", out, &ChainError{Failures: out.Failures, Blind: pictures && !anySeeingUsable(out.Failures)}
+}
+
+// hasImages reports whether any message carries pictures.
+func hasImages(items []Item) bool {
+	return slices.ContainsFunc(items, func(it Item) bool { return len(it.Images) > 0 })
+}
+
+// anySeeingUsable reports whether one of the failed models could see and
+// was set up: then the turn failed for another reason than sight.
+func anySeeingUsable(fs []*Error) bool {
+	return slices.ContainsFunc(fs, func(f *Error) bool {
+		return f.Model != nil && f.Model.CanSee() && f.Model.Provider.Unavailable() == ""
+	})
 }
 
 // inert returns a copy of items in which every message and tool output is

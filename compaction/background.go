@@ -128,7 +128,7 @@ func (c *History) compactIfDue(ctx context.Context, chatID string, shrink int) e
 	}
 	m := c.Model(sess)
 	if shrink <= 1 {
-		w, err := c.window(ctx, sess, m, "", 1)
+		w, err := c.window(ctx, sess, m, "", 0, 1)
 		if err != nil {
 			return err
 		}
@@ -165,7 +165,7 @@ func (c *History) afterTurn(ctx context.Context, sess store.Session) {
 	if c.cfg.Agent.Compaction.Mode != "auto" {
 		return
 	}
-	w, err := c.window(ctx, sess, c.Model(sess), "", 1)
+	w, err := c.window(ctx, sess, c.Model(sess), "", 0, 1)
 	if err != nil {
 		c.log.Warn("check whether the history is due for compaction", "err", err)
 		return

@@ -43,7 +43,7 @@ func BenchmarkBuildContext(b *testing.B) {
 			m := e.c.Model(sess)
 			b.ReportAllocs()
 			for b.Loop() {
-				p, err := e.c.prepare(ctx, sess, m, "a new question", 1, turn)
+				p, err := e.c.prepare(ctx, sess, m, "a new question", 0, 1, turn)
 				if err != nil || len(p.recent) != 20 || turn.Compacted != nil {
 					b.Fatalf("prepare = %d recent, %v, compacted %v", len(p.recent), err, turn.Compacted)
 				}

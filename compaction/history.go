@@ -125,7 +125,7 @@ func (c *History) Reply(ctx context.Context, chatID, text, platformMsgID string,
 		return turn, nil
 	}
 
-	plan, err := c.prepare(ctx, sess, m, text, 1, turn)
+	plan, err := c.prepare(ctx, sess, m, text, len(images), 1, turn)
 	if err != nil {
 		return nil, err
 	}
@@ -136,13 +136,13 @@ func (c *History) Reply(ctx context.Context, chatID, text, platformMsgID string,
 		if err := c.compactNow(ctx, sess, m, 2, turn); err != nil {
 			c.log.Warn("compact after an overflow", "err", err)
 		}
-		if plan, err = c.prepare(ctx, sess, m, text, 2, turn); err != nil {
+		if plan, err = c.prepare(ctx, sess, m, text, len(images), 2, turn); err != nil {
 			return nil, err
 		}
 		plan.localOnly = sess.Privacy == store.PrivacyLocal
 		reply, out, err = c.agent.Reply(ctx, c.conversation(chatID, m, plan, text, false).WithImages(images).Streamed(ctx))
 	}
-	turn.Reply, turn.Outcome, turn.ContextTokens = reply, out, int(float64(plan.estimate)*c.calib.get(m.Ref()))
+	turn.Reply, turn.Outcome, turn.ContextTokens = reply, out, plan.tokens(c.calib.get(m.Ref()))
 	if err != nil {
 		return turn, err
 	}
@@ -224,7 +224,7 @@ func (c *History) compactNow(ctx context.Context, sess store.Session, m *config.
 // The chat's compaction lock is held, so the notes it starts from are the
 // latest.
 func (c *History) compactLocked(ctx context.Context, sess store.Session, m *config.Model, shrink int) (*Report, error) {
-	w, err := c.window(ctx, sess, m, "", shrink)
+	w, err := c.window(ctx, sess, m, "", 0, shrink)
 	if err != nil {
 		return nil, err
 	}
@@ -246,20 +246,34 @@ func (c *History) compactLocked(ctx context.Context, sess store.Session, m *conf
 type plan struct {
 	notes     string          // the summary, "" for none
 	recent    []store.Message // verbatim turns, oldest first
-	estimate  int             // raw token estimate of the whole request input
+	estimate  int             // raw token estimate of the request's text
+	pictures  int             // pictures shown with the new message
 	localOnly bool            // the chat is set to /privacy local
 	history   window          // what it was made from, to tell after the turn whether a compaction is due
 }
 
+// PictureTokens is what one picture is counted as in a turn's context: a
+// picture of 1600x1200 (the default long side) costs about 765 tokens on
+// OpenAI (detail "high": four 512-pixel tiles), 1,500 on Anthropic (its
+// own downscale to 1.15 megapixels, w·h/750), 256 on Gemma 3 and 2,400 on
+// Qwen2.5-VL (one token per 28x28 patch). Like Estimate, it errs high.
+const PictureTokens = 1600
+
+// tokens is the plan's size in the model's tokens, given its tokenizer's
+// calibration factor: the text scaled, the pictures as they are.
+func (p plan) tokens(factor float64) int {
+	return int(float64(p.estimate)*factor) + p.pictures*PictureTokens
+}
+
 // budget is the room for notes and recent turns: the model's window less
-// its answer, a reserve, the system prompt and the new message, and never
-// more than the configured history cap. shrink divides it (a harder
-// compaction after an overflow).
-func (c *History) budget(m *config.Model, text string, shrink int) int {
+// its answer, a reserve, the system prompt and the new message with its
+// pictures, and never more than the configured history cap. shrink
+// divides it (a harder compaction after an overflow).
+func (c *History) budget(m *config.Model, text string, pictures, shrink int) int {
 	factor := c.calib.get(m.Ref())
 	limit := c.contextLimit(m)
 	reserve := min(1024, limit/10)
-	fixed := int(float64(Estimate(c.cfg.Agent.SystemPrompt)+Estimate(text)+Estimate(notesHeader+notesAck)) * factor)
+	fixed := int(float64(Estimate(c.cfg.Agent.SystemPrompt)+Estimate(text)+Estimate(notesHeader+notesAck))*factor) + pictures*PictureTokens
 	// A server whose real context is far below contextWindow (Ollama's
 	// 4096 by default) would leave no room at all for a maxTokens meant
 	// for the configured window: count at most a quarter of it for the
@@ -288,8 +302,8 @@ func (c *History) contextLimit(m *config.Model) int {
 // prepare decides the context without waiting for a model: the notes and
 // every turn not yet compacted when they fit the budget; else the newest
 // turns that fit, for this request only, and a compaction is queued.
-func (c *History) prepare(ctx context.Context, sess store.Session, m *config.Model, text string, shrink int, turn *Turn) (plan, error) {
-	w, err := c.window(ctx, sess, m, text, shrink)
+func (c *History) prepare(ctx context.Context, sess store.Session, m *config.Model, text string, pictures, shrink int, turn *Turn) (plan, error) {
+	w, err := c.window(ctx, sess, m, text, pictures, shrink)
 	if err != nil {
 		return plan{}, err
 	}
@@ -301,7 +315,7 @@ func (c *History) prepare(ctx context.Context, sess store.Session, m *config.Mod
 		}
 	}
 	p := c.finish(w.notes, w.fits, text)
-	p.history = w
+	p.history, p.pictures = w, pictures
 	return p, nil
 }
 
@@ -315,10 +329,10 @@ type window struct {
 }
 
 // window loads the notes and the recent tail and fits them to the budget
-// of a turn with text, without compacting anything.
-func (c *History) window(ctx context.Context, sess store.Session, m *config.Model, text string, shrink int) (window, error) {
+// of a turn with text and pictures, without compacting anything.
+func (c *History) window(ctx context.Context, sess store.Session, m *config.Model, text string, pictures, shrink int) (window, error) {
 	factor := c.calib.get(m.Ref())
-	w := window{budget: c.budget(m, text, shrink), cost: func(s string) int { return int(float64(Estimate(s))*factor) + 4 }}
+	w := window{budget: c.budget(m, text, pictures, shrink), cost: func(s string) int { return int(float64(Estimate(s))*factor) + 4 }}
 	summary, hasSummary, err := c.store.LatestSummary(ctx, sess.ID)
 	if err != nil {
 		return w, fmt.Errorf("load summary: %w", err)
@@ -340,7 +354,7 @@ func (c *History) window(ctx context.Context, sess store.Session, m *config.Mode
 // turns that fit beside them (for /status).
 func (c *History) ContextTokens(ctx context.Context, sess store.Session) (int, error) {
 	m := c.Model(sess)
-	w, err := c.window(ctx, sess, m, "", 1)
+	w, err := c.window(ctx, sess, m, "", 0, 1)
 	if err != nil {
 		return 0, err
 	}
@@ -431,14 +445,15 @@ func (c *History) conversation(chatID string, m *config.Model, p plan, text stri
 // observe learns the answering model's tokenizer from the server's count,
 // and reports whether the server silently truncated the context (Ollama
 // and LM Studio do; the agent tells, from the server's real context or
-// from counts that stop growing). Truncated counts, and the sums of a
-// turn with tool steps, are never learnt from.
+// from counts that stop growing). Truncated counts, the sums of a turn
+// with tool steps, and turns with pictures (whose cost is a guess that
+// differs tenfold between models) are never learnt from.
 func (c *History) observe(out *agent.Outcome, p plan) bool {
 	if out == nil || out.Model == nil || out.Usage.InputTokens == 0 {
 		return false
 	}
 	in, m := out.Usage.InputTokens, out.Model
-	est := float64(p.estimate) * c.calib.get(m.Ref())
+	est := float64(p.tokens(c.calib.get(m.Ref())))
 	// The agent knows the server's real context, or sees counts that stop
 	// growing; a count that reaches the window the model is known to have
 	// was cut too (the server reports its context size as the input).
@@ -448,7 +463,7 @@ func (c *History) observe(out *agent.Outcome, p plan) bool {
 			"hint", "set contextWindow to the server's context length")
 		return true
 	}
-	if out.Steps == 1 {
+	if out.Steps == 1 && p.pictures == 0 {
 		c.calib.learn(m.Ref(), p.estimate, in)
 	}
 	return false

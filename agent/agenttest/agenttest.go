@@ -235,6 +235,9 @@ type Reply struct {
 	// FaultAfter, with a fault that breaks a stream, is how many deltas
 	// (reasoning or text) are sent before it breaks (default 1).
 	FaultAfter int
+	// DescribeImages answers, instead of Text, what the model was shown:
+	// [Request.Describe] of the request ("I see a 1600x1200 image/jpeg.").
+	DescribeImages bool
 }
 
 // text returns the answer text the reply stands for.
@@ -673,6 +676,9 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request, a api, raw []
 	s.mu.Unlock()
 	if respond != nil {
 		c.reply = respond(Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: raw})
+	}
+	if c.reply.DescribeImages {
+		c.reply.Text = Request{Body: raw}.Describe()
 	}
 
 	if c.reply.Delay > 0 && !s.sleep(r.Context(), c.reply.Delay) {
