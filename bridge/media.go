@@ -230,10 +230,10 @@ func (b *Bridge) look(ctx context.Context, j *job, kind string) (reply, bool) {
 	case errors.Is(err, picture.ErrTooManyPixels):
 		return b.refuse(in, fmt.Sprintf(hugePictureNotice, pic.SourceWidth*pic.SourceHeight/1e6, cfg.MaxPixels/1e6), "too many pixels"), true
 	case err != nil:
-		b.log.Info("picture could not be read", "chat", HashID(in.ChatID), "err", err)
+		b.log.Debug("picture could not be read", "chat", HashID(in.ChatID), "err", err)
 		return b.refuse(in, noPictureNotice, "picture: "+err.Error()), true
 	}
-	b.log.Info("picture", "chat", HashID(in.ChatID), "kind", kind, "bytes_in", len(data), "bytes_out", len(pic.Data),
+	b.log.Debug("picture", "chat", HashID(in.ChatID), "kind", kind, "bytes_in", len(data), "bytes_out", len(pic.Data),
 		"size", fmt.Sprintf("%dx%d", pic.Width, pic.Height), "took", b.now().Sub(start))
 	label := "[" + kind + "]"
 	if name := in.Attachment.FileName; name != "" {

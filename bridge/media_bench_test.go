@@ -42,7 +42,7 @@ func BenchmarkPhoto12MP(b *testing.B) {
 	b.SetBytes(int64(len(photo)))
 	b.ResetTimer()
 	for i := range b.N {
-		h.send(b, picture(h.dm(fmt.Sprintf("+1555%07d", i), ""), photo, "what is this?"))
+		h.send(b, photoFrom(h.dm(fmt.Sprintf("+1555%07d", i), ""), photo, "what is this?"))
 	}
 	b.StopTimer()
 	calls := h.srv.Calls()

@@ -226,8 +226,8 @@ func TestVoiceNoteInAGroup(t *testing.T) {
 	}
 }
 
-// picture is a photo with caption from in's sender.
-func picture(in Inbound, data []byte, caption string) Inbound {
+// photoFrom is a photo with caption from in's sender.
+func photoFrom(in Inbound, data []byte, caption string) Inbound {
 	in.Media, in.Text = AttachImage, caption
 	in.Attachment = &Attachment{Kind: AttachImage, MIME: "image/jpeg", Size: int64(len(data)),
 		Fetch: func(context.Context) ([]byte, error) { return data, nil }}
@@ -239,7 +239,7 @@ func TestPictureGoesToTheNextModelThatCanSee(t *testing.T) {
 	hosted, _ := h.cfg.Model("hosted/m")
 	hosted.Input = []string{"text", "image"}
 
-	h.send(t, picture(h.dm(friend, ""), agenttest.Photo(), "what is this?"))
+	h.send(t, photoFrom(h.dm(friend, ""), agenttest.Photo(), "what is this?"))
 
 	got := h.last(friend)
 	if !strings.Contains(got, "answered by Hosted One") || !strings.Contains(got, "can't see pictures") {
@@ -271,7 +271,7 @@ func TestPictureInALocalOnlyChat(t *testing.T) {
 	hosted.Input = []string{"text", "image"}
 	var fetches atomic.Int32
 	h.send(t, h.self("/privacy local"))
-	in := picture(h.self(""), agenttest.Photo(), "")
+	in := photoFrom(h.self(""), agenttest.Photo(), "")
 	in.Attachment.Fetch = func(context.Context) ([]byte, error) { fetches.Add(1); return agenttest.Photo(), nil }
 
 	h.send(t, in)
@@ -291,7 +291,7 @@ func TestPictureTellsTheOwnerWhichModelCanSee(t *testing.T) {
 	other, _ := h.cfg.Model("hosted/m")
 	other.Input = []string{"text", "image"}
 
-	h.send(t, picture(h.self(""), agenttest.Photo(), ""))
+	h.send(t, photoFrom(h.self(""), agenttest.Photo(), ""))
 
 	got := h.last("self")
 	if !strings.Contains(got, "(Local) can't see pictures") || !strings.Contains(got, "/model Hosted One") {
@@ -339,7 +339,7 @@ func TestSpokenCommand(t *testing.T) {
 	stt.Enqueue(agenttest.TranscriptReply{Text: " Slash status.\n"}, agenttest.TranscriptReply{Text: "Slash status."})
 
 	h.send(t, voice(h.self(""), agenttest.VoiceNote(), nil))
-	if got := h.last("self"); !strings.Contains(got, "**Model:**") {
+	if got := h.last("self"); !strings.Contains(got, "*Model:*") {
 		t.Errorf("the owner said \"slash status\" and heard %q, want /status's answer", got)
 	}
 	// Only admins run commands: a friend's words go to the model.

@@ -82,7 +82,7 @@ const (
 	diskFullNotice   = "Sorry, I can't answer right now: the disk of the computer I run on is full. Your message is kept, and I'll answer it once there is room again."
 	rateLimitNotice  = "You're sending messages faster than I can answer. I'll read new ones again in a minute."
 	gaveUpNotice     = "Sorry, something went wrong every time I tried to answer your last message, so I've stopped trying. Please send it again, perhaps in other words."
-	mediaNotice      = "I can only read text, so I can't see that. Could you tell me in words?"
+	mediaNotice      = "Sorry, I can't open that kind of message. Could you tell me in words?"
 	localOnlyNotice  = "Sorry, no local model could answer right now, and this chat is set to local only, so your message was not sent to a hosted model. Please try again later."
 	approvedNotice   = "You're approved! Send me a message any time."
 	tooLongNotice    = "Sorry, your message is too long for me: it has %d characters, and I read at most %d. Please send a shorter one, or the part you need help with."

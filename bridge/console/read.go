@@ -174,13 +174,13 @@ func (c *Console) readJSON(ctx context.Context, scanner *bufio.Scanner, h Handle
 			}
 			continue
 		}
+		in := l.Inbound
 		if in.ChatID == "" || in.SenderID == "" || in.MessageID == "" {
 			if err := c.Ack(in.MessageID, fmt.Errorf("line %d: a message needs \"chat\", \"sender\" and \"id\"", n)); err != nil {
 				return err
 			}
 			continue
 		}
-		in := l.Inbound
 		a, err := l.attachment()
 		if err != nil {
 			if err := c.Ack(in.MessageID, fmt.Errorf("line %d: %w", n, err)); err != nil {

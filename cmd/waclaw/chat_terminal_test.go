@@ -34,7 +34,7 @@ func TestChatAtTheTerminal(t *testing.T) {
 	if d := time.Since(start); d > 8*time.Second {
 		t.Errorf("12 quick messages took %s; want no outbound pacing", d)
 	}
-	want := "waclaw chat: Minimax (chain: Minimax). One message per line; /help for commands; Ctrl-D or Ctrl-C to quit.\n> " +
+	want := "waclaw chat: Minimax (chain: Minimax). One message per line; /help for commands, /attach PATH to send a file; Ctrl-D or Ctrl-C to quit.\n> " +
 		strings.Repeat("hi\n\n> ", 12) + "\n"
 	if out.String() != want {
 		t.Errorf("terminal shows %q; want %q", out.String(), want)

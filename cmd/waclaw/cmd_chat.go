@@ -121,6 +121,6 @@ func banner(a *app) string {
 	for _, m := range a.agent.Chain(a.cfg.Primary) {
 		chain = append(chain, m.Label())
 	}
-	return fmt.Sprintf("waclaw chat: %s (chain: %s). One message per line; /help for commands; /attach PATH [caption] sends a voice note, picture or text file; Ctrl-D or Ctrl-C to quit.",
+	return fmt.Sprintf("waclaw chat: %s (chain: %s). One message per line; /help for commands, /attach PATH to send a file; Ctrl-D or Ctrl-C to quit.",
 		a.cfg.Primary.Label(), strings.Join(chain, " > "))
 }

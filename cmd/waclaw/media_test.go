@@ -118,8 +118,8 @@ func TestSpokenCommandIsACommand(t *testing.T) {
 
 func TestLocalOnlyChatNeverReachesHostedTranscription(t *testing.T) {
 	lm := agenttest.New(t, agenttest.LMStudio, "m")
-	hosted := agenttest.NewTranscriber(t, agenttest.OpenAITranscriber)
-	cfg := mediaConfig(t, lm.URL, `["text"]`, fmt.Sprintf(`cloud: { baseUrl: %q, api: "openai-completions", local: false, apiKey: "sk-test", models: [] },`, hosted.URL),
+	hosted := agenttest.NewTranscriber(t, agenttest.OpenAIAudio)
+	cfg := mediaConfig(t, lm.URL, `["text"]`, fmt.Sprintf(`cloud: { baseUrl: %q, api: "openai-completions", local: false, apiKey: %q, models: [] },`, hosted.URL, agenttest.TranscriptionAPIKey),
 		`{ audio: { models: [ { provider: "cloud", model: "gpt-4o-mini-transcribe" } ] } }`)
 	voice := writeFile(t, "voice.ogg", agenttest.VoiceNote())
 	data := t.TempDir()
@@ -138,9 +138,9 @@ func TestLocalOnlyChatNeverReachesHostedTranscription(t *testing.T) {
 
 	// The same chat set back to hosted-allowed is transcribed there.
 	hosted.Enqueue(agenttest.TranscriptReply{Text: "hello"})
-	got = selfReplies(t, cfg, data, ownerLine("P2", "/privacy hosted", ""), ownerLine("V2", "", fmt.Sprintf(`"audio":%q`, voice)))
+	got = selfReplies(t, cfg, data, ownerLine("P2", "/privacy default", ""), ownerLine("V2", "", fmt.Sprintf(`"audio":%q`, voice)))
 	if n := stt(hosted); n != 1 {
-		t.Errorf("after /privacy hosted the hosted transcriber got %d requests, want 1 (replies %q)", n, got)
+		t.Errorf("after /privacy default the hosted transcriber got %d requests, want 1 (replies %q)", n, got)
 	}
 }
 

@@ -141,8 +141,8 @@ func TestOwnNumberThroughChat(t *testing.T) {
 	if r := got[friendNumber]; len(r) != 1 || !strings.Contains(r[0], "too long") {
 		t.Errorf("a message over maxMessageChars got %q; want that it is too long", r)
 	}
-	if r := got["+15550000004"]; len(r) != 1 || !strings.Contains(r[0], "I can only read text") {
-		t.Errorf("a location got %q; want the text-only notice", r)
+	if r := got["+15550000004"]; len(r) != 1 || !strings.Contains(r[0], "can't open that kind of message") {
+		t.Errorf("a location got %q; want the notice that it cannot be opened", r)
 	}
 	if n := len(lm.Calls()) - before; n != 0 {
 		t.Errorf("%d model requests for a too-long message and a location; want none", n)

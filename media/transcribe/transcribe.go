@@ -149,12 +149,15 @@ func (t *Transcriber) run(ctx context.Context, e *config.Transcriber, c Clip) (s
 		}
 		return "", err
 	}
-	attrs := []any{"entry", e.Name(), "bytes", len(c.Data), "latency", t.now().Sub(start).Round(time.Microsecond)}
+	// Above debug, nothing derived from the audio: only who transcribed
+	// it and how long that took.
+	latency := t.now().Sub(start).Round(time.Microsecond)
+	t.log.Info("transcribed voice note", "entry", e.Name(), "latency", latency)
+	attrs := []any{"entry", e.Name(), "bytes", len(c.Data), "text", text}
 	if d, err := Duration(c.Data); err == nil {
 		attrs = append(attrs, "duration", d.Round(time.Millisecond))
 	}
-	t.log.Info("transcribed voice note", attrs...)
-	t.log.Debug("transcript", "entry", e.Name(), "text", text)
+	t.log.Debug("transcript", attrs...)
 	return text, nil
 }
 

@@ -319,7 +319,10 @@ func TestTranscribeLogsNoContent(t *testing.T) {
 	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
 		t.Fatalf("log = %s; want one JSON record: %v", buf.String(), err)
 	}
-	if rec.Entry != "whisper/whisper-1" || rec.Bytes != len(c.Data) || rec.Duration != 1858*time.Millisecond || rec.Latency <= 0 {
-		t.Errorf("log record = %+v; want the entry, bytes, duration and latency", rec)
+	if rec.Entry != "whisper/whisper-1" || rec.Latency <= 0 {
+		t.Errorf("log record = %+v; want the entry and the latency", rec)
+	}
+	if rec.Bytes != 0 || rec.Duration != 0 {
+		t.Errorf("log record = %+v: the audio's size and length are for debug only", rec)
 	}
 }
