@@ -117,26 +117,32 @@ func fit(w, h, longSide int) (int, int) {
 	return scale(w), scale(h)
 }
 
-// kernel scales pictures down. Measured by BenchmarkKernels on a
-// 12-megapixel photo going to 1600x1200 (2-core AMD EPYC; alias-rms is
-// the moiré left on a zone plate, pass-rms the blur, lower is better):
+// scaler picks how to scale a picture down by the ratio left after the
+// whole-block averaging (shrinkYCbCr). Measured by BenchmarkKernels on a
+// 12-megapixel photo going to 1600x1200 (2-core AMD EPYC; alias-rms is the
+// moiré left on a zone plate, pass-rms the blur, lower is better):
 //
-//	CatmullRom      ~480 ms  162 MB  alias 11.4  pass 0.69
-//	BiLinear        ~300 ms  162 MB  alias  9.1  pass 4.53
-//	ApproxBiLinear   ~50 ms    8 MB  alias 59.0  pass 0.86
-//	Box+CatmullRom  ~190 ms   89 MB  alias 18.5  pass 1.47  (what Prepare does)
+//	CatmullRom          ~500 ms  162 MB  alias 11.4  pass 0.69
+//	BiLinear            ~290 ms  162 MB  alias  9.1  pass 4.53
+//	ApproxBiLinear       ~50 ms    8 MB  alias 59.0  pass 0.86
+//	Box+CatmullRom      ~180 ms   89 MB  alias 18.5  pass 1.47
+//	Box+ApproxBiLinear   ~76 ms   12 MB  alias 23.3  pass 4.09  (what Prepare does)
 //
-// ApproxBiLinear is the fastest by far but reads only the 4
-// nearest source pixels of each output pixel, so detail finer than the
-// output can hold (fabric, small text, a zone plate's outer rings) folds
-// into moiré that a model reads as pattern; BiLinear does not alias but
-// blurs edges and small text a model is asked to read; CatmullRom does
-// neither. Its cost (and its float64 row buffer of the output width times
-// the source height) is cut by averaging whole blocks first (shrinkYCbCr),
-// so it only does the last, fractional step: less than half the time and
-// memory, for a little more moiré on a worst-case test chart, still a
-// third of ApproxBiLinear's.
-var kernel = draw.CatmullRom
+// ApproxBiLinear alone reads only the 4 nearest source pixels of each
+// output pixel, so at more than 2:1 detail finer than the output can hold
+// (fabric, small text) folds into moiré that a model reads as pattern.
+// After the blocks are averaged the ratio left is under 2:1, where it
+// aliases little; CatmullRom would blur a little less, but its float64
+// buffer of the output width times the source height costs 89 MB for one
+// photo where this costs 12 MB: with four chats at once, the difference
+// between a bot that stays small and one that does not. A larger ratio
+// (a big PNG, which is not averaged first) gets CatmullRom.
+func scaler(srcW, dstW int) draw.Interpolator {
+	if srcW <= 2*dstW {
+		return draw.ApproxBiLinear
+	}
+	return draw.CatmullRom
+}
 
 // flatten returns src at w x h, opaque: transparent parts are laid on
 // white, as a chat app shows a sticker; a vision model given transparent
@@ -160,7 +166,7 @@ func flatten(src image.Image, w, h int) image.Image {
 		draw.Draw(dst, dst.Bounds(), src, b.Min, op)
 		return dst
 	}
-	kernel.Scale(dst, dst.Bounds(), src, b, op, nil)
+	scaler(b.Dx(), w).Scale(dst, dst.Bounds(), src, b, op, nil)
 	return dst
 }
 
