@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -51,4 +52,35 @@ func fileKeys(t reflect.Type, seen map[reflect.Type]bool) []string {
 		keys = append(keys, fileKeys(t.Field(i).Type, seen)...)
 	}
 	return keys
+}
+
+// Every other config snippet in the README (a whisper.cpp server, a
+// vision model in LM Studio) loads as written.
+func TestReadmeSnippetsLoad(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := strings.Split(string(readme), "```json5\n")[1:]
+	if len(blocks) < 3 {
+		t.Fatalf("README has %d json5 blocks; want the example and the voice and picture snippets", len(blocks))
+	}
+	for i, b := range blocks[1:] {
+		block, _, _ := strings.Cut(b, "```")
+		cfg, err := Parse(fmt.Sprintf("README block %d", i+2), []byte(block), noEnv)
+		if err != nil {
+			t.Errorf("README json5 block %d: %v", i+2, err)
+			continue
+		}
+		switch {
+		case strings.Contains(block, "audio"):
+			if !cfg.Media.Audio.Enabled || cfg.Media.Audio.Transcribers[0].Hosted() {
+				t.Errorf("README block %d: voice notes are not transcribed locally first: %+v", i+2, cfg.Media.Audio)
+			}
+		case strings.Contains(block, "image"):
+			if cfg.Primary.CanSee() || len(cfg.Fallbacks) != 1 || !cfg.Fallbacks[0].CanSee() {
+				t.Errorf("README block %d: want a text primary and a fallback that can see", i+2)
+			}
+		}
+	}
 }
