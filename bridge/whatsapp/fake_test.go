@@ -46,6 +46,7 @@ type rejectCall struct {
 }
 
 type readCall struct {
+	receipt      types.ReceiptType // "" for a plain read receipt
 	ids          []types.MessageID
 	chat, sender types.JID
 }
@@ -229,7 +230,11 @@ func (f *fakeClient) SendChatPresence(ctx context.Context, jid types.JID, state 
 func (f *fakeClient) MarkRead(ctx context.Context, ids []types.MessageID, timestamp time.Time, chat, sender types.JID, receiptTypeExtra ...types.ReceiptType) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.reads = append(f.reads, readCall{ids: ids, chat: chat, sender: sender})
+	rc := readCall{ids: ids, chat: chat, sender: sender}
+	if len(receiptTypeExtra) > 0 {
+		rc.receipt = receiptTypeExtra[0]
+	}
+	f.reads = append(f.reads, rc)
 	return nil
 }
 

@@ -551,8 +551,9 @@ func retryAnswer(t *testing.T, id types.MessageID, key []byte, result waMmsRetry
 
 // Through the real bridge and store: a voice note from a friend is
 // acknowledged and recorded in the inbox with its description, and
-// nothing that fetches the file is written to the database. (The bridge
-// does not fetch files yet; what it answers is its own business.)
+// nothing that fetches the file is written to the database. (Here no
+// transcriber is set up, so the friend only hears that; the whole way to
+// an answer is TestVoiceNoteAnsweredThroughWhatsApp.)
 func TestVoiceNoteReachesTheInbox(t *testing.T) {
 	f := newFake()
 	b, st, _ := liveBot(t, f, `{ admins: ["+15550000001"], allowFrom: ["+15552223333"] }`)
