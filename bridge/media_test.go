@@ -358,3 +358,23 @@ func TestSpokenCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestStatusSaysWhoHearsAndSees(t *testing.T) {
+	h, _ := sttHarness(t, unlimited, "")
+	h.send(t, h.self("/status"))
+	got := h.last("self")
+	if !strings.Contains(got, "*Voice notes:* transcribed by stt/ggml-base") || !strings.Contains(got, "*Pictures:* no model of this chat can see pictures") {
+		t.Errorf("/status = %q", got)
+	}
+	hosted, _ := h.cfg.Model("hosted/m")
+	hosted.Input = []string{"text", "image"}
+	h.send(t, h.self("/status"))
+	if got := h.last("self"); !strings.Contains(got, "*Pictures:* seen by Hosted One (Local can't see pictures)") {
+		t.Errorf("/status = %q", got)
+	}
+	h.send(t, h.self("/privacy local"))
+	h.send(t, h.self("/status"))
+	if got := h.last("self"); !strings.Contains(got, "*Pictures:* no model of this chat can see pictures") {
+		t.Errorf("/status in a local-only chat = %q", got)
+	}
+}

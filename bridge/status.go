@@ -6,12 +6,14 @@ import (
 	"strings"
 	"time"
 
+	"waclaw/config"
 	"waclaw/store"
 )
 
 // status is /status: the chat's model and where it came from, the chain
 // with each model's state (its own cooldown or its provider's, with the
-// reason), the last fallback reason, the context and this session's usage.
+// reason), who hears voice notes and sees pictures, the last fallback
+// reason, the context and this session's usage.
 func (b *Bridge) status(ctx context.Context, chatID string) (string, error) {
 	sess, err := b.store.ActiveSession(ctx, chatID)
 	if err != nil {
@@ -48,6 +50,8 @@ func (b *Bridge) status(ctx context.Context, chatID string) (string, error) {
 		fmt.Fprintf(&sb, "\n%d. %s: %s", i+1, cm.Label(), state)
 	}
 	sb.WriteString("\n") // the list ends: what follows is not part of its last item
+	local := sess.Privacy == store.PrivacyLocal
+	fmt.Fprintf(&sb, "**Voice notes:** %s\n**Pictures:** %s\n", b.voiceStatus(local), b.pictureStatus(m, local))
 	if chain := b.agent.Chain(m); len(chain) == 1 {
 		fmt.Fprintf(&sb, "\nNo fallback is configured: when %s cannot answer, this chat gets a short apology and nothing goes to a hosted model (`waclaw doctor` says how to add one).\n", chain[0].Label())
 	}
@@ -84,4 +88,43 @@ func (b *Bridge) status(ctx context.Context, chatID string) (string, error) {
 		fmt.Fprintf(&sb, "\n**Not answered since start:** %d messages from people not allowed, %d over the rate limit (nothing of them stored)", n, m)
 	}
 	return sb.String(), nil
+}
+
+// voiceStatus says who transcribes this chat's voice notes, in order.
+func (b *Bridge) voiceStatus(localOnly bool) string {
+	a := b.cfg.Media.Audio
+	if !a.Enabled {
+		return "not transcribed: no transcriber is set up (tools.media.audio)"
+	}
+	var names []string
+	for _, t := range a.Transcribers {
+		switch {
+		case t.Hosted() && localOnly:
+		case t.Hosted():
+			names = append(names, t.Name()+" (hosted)")
+		default:
+			names = append(names, t.Name())
+		}
+	}
+	if len(names) == 0 {
+		return "not transcribed: this chat is local only, and every transcriber is hosted"
+	}
+	return "transcribed by " + strings.Join(names, ", then ")
+}
+
+// pictureStatus says which model of this chat's chain sees its pictures.
+func (b *Bridge) pictureStatus(m *config.Model, localOnly bool) string {
+	if !b.cfg.Media.Image.Enabled {
+		return "off (tools.media.image)"
+	}
+	for _, c := range b.agent.Candidates(m, localOnly) {
+		if !c.CanSee() {
+			continue
+		}
+		if c == m {
+			return "seen by " + c.Label()
+		}
+		return fmt.Sprintf("seen by %s (%s can't see pictures)", c.Label(), m.Label())
+	}
+	return "no model of this chat can see pictures"
 }
