@@ -67,7 +67,7 @@ func commands() []*command {
 		{name: "pair", args: "[--phone +NUMBER] [--qr-png FILE]", summary: "link a WhatsApp account by QR code, or by an 8-character code with --phone", withFlags: pairCommand},
 		{name: "logout", summary: "unlink the WhatsApp account and clear its session", run: runLogout},
 		{name: "ask", args: "[--model NAME] TEXT", summary: "ask one question through the model chain (TEXT or stdin); the answering model on stderr", withFlags: askCommand},
-		{name: "chat", args: "[--as +NUMBER] [--chat ID]", summary: "talk to the bot in the terminal as its owner, or as +NUMBER in chat ID (one message per line; reads stdin, so it can be scripted)", withFlags: chatCommand},
+		{name: "chat", args: "[--as +NUMBER] [--chat ID]", summary: "talk to the bot in the terminal as its owner, or as +NUMBER in chat ID (one message per line, /attach PATH [caption] for a voice note, picture or text file; reads stdin, so it can be scripted)", withFlags: chatCommand},
 		{name: "access", args: "list|allow|deny|approve", summary: "who may talk to the bot: list, allow +NUMBER [--admin], deny +NUMBER, approve CODE [--admin]", withFlags: accessCommand},
 		{name: "init", args: "[--url URL]... [--model ID] [--fallback REF] [--bot-number] [--force]", summary: "find local model servers, write a config for the best model, and check it as doctor does", withFlags: initCommand},
 		{name: "config check", args: "[FILE]", summary: "check a config file and print the setup it resolves to", run: runConfigCheck},

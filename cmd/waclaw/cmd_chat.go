@@ -21,7 +21,7 @@ import (
 func chatCommand(fs *flag.FlagSet) runFunc {
 	as := fs.String("as", "", "speak as this +NUMBER instead of the owner (to try the access policy)")
 	chatID := fs.String("chat", "", "with --as: the conversation, e.g. a group id (...@g.us) where the line is addressed to the bot (default: the --as number's DM)")
-	jsonl := fs.Bool("jsonl", false, "read messages and write replies as JSON lines, many chats at once (for scripts and load tests; see the README)")
+	jsonl := fs.Bool("jsonl", false, "read messages and write replies as JSON lines, many chats at once (for scripts and load tests; \"audio\", \"image\" or \"document\" sends a file by path; see the README)")
 	return func(ctx context.Context, e *env) error {
 		if len(e.args) > 0 {
 			return usageError{"chat takes no arguments: write messages to stdin, one per line"}
