@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"mime"
 	"net/http"
 	"os"
@@ -46,8 +47,10 @@ func parseAttach(line string) (path, caption string, ok bool, err error) {
 // read when the bridge fetches it. The file must exist now.
 func attachFile(path, kind string) (*bridge.Attachment, error) {
 	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("attach %s: %w", path, err)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: no such file", path)
+	} else if err != nil {
+		return nil, fmt.Errorf("attach %w", err) // "attach open PATH: permission denied"
 	}
 	defer f.Close()
 	st, err := f.Stat()
