@@ -134,9 +134,6 @@ type Options struct {
 	// the outbound rate limit that keeps a WhatsApp number from being
 	// banned: for a person at a terminal.
 	Unpaced bool
-	// Transcriber turns voice notes into text; nil for one built from
-	// tools.media.audio.
-	Transcriber *transcribe.Transcriber
 }
 
 // Bridge is the core. Create it with New, call Start once, then Handle for
@@ -200,9 +197,7 @@ func New(cfg *config.Config, st *store.Store, history *compaction.History, ag *a
 	if b.drain == 0 {
 		b.drain = 30 * time.Second
 	}
-	if b.transcriber = opts.Transcriber; b.transcriber == nil {
-		b.transcriber = transcribe.New(cfg.Media.Audio, nil, b.log)
-	}
+	b.transcriber = transcribe.New(cfg.Media.Audio, nil, b.log)
 	n := opts.MaxParallel
 	if n <= 0 {
 		n = 4

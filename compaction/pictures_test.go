@@ -3,49 +3,20 @@ package compaction
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"waclaw/agent"
 	"waclaw/agent/agenttest"
-	"waclaw/config"
 	"waclaw/media/picture"
-	"waclaw/store"
 )
 
 // newSeeingEnv is an LM Studio env whose model can see pictures.
 func newSeeingEnv(t *testing.T) *env {
 	t.Helper()
-	srv := agenttest.New(t, agenttest.LMStudio, "m")
-	src := fmt.Sprintf(`{
-	  agents: { defaults: { compaction: { maxHistoryTokens: 1000 } } },
-	  models: { mode: "replace", providers: { local: { baseUrl: %q, api: "openai-responses", idleTimeout: "5s",
-	    models: [{ id: "m", contextWindow: 16384, maxTokens: 512, input: ["text", "image"] }] } } },
-	}`, srv.URL)
-	cfg, err := config.Parse("t", []byte(src), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "waclaw.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	quiet := slog.New(slog.DiscardHandler)
-	ag, err := agent.New(cfg, agent.Options{Logger: quiet, Usage: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ag.Close)
-	h := New(cfg, st, ag, quiet)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		h.Close(ctx)
-	})
-	return &env{cfg: cfg, store: st, srv: srv, c: h}
+	e := newEnvWindow(t, 16384, "maxHistoryTokens: 1000")
+	m, _ := e.cfg.Model("local/m")
+	m.Input = []string{"text", "image"}
+	return e
 }
 
 // TestPictureTurn: a photo sent to the chat reaches the model scaled down,

@@ -39,6 +39,17 @@ func liveBot(t *testing.T, f *fakeClient, whatsapp string, bo ...bridge.Options)
 	  models: { mode: "replace", providers: { lmstudio: { baseUrl: %q, api: "openai-responses", models: [{ id: "m" }] } } },
 	  channels: { whatsapp: %s },
 	}`, lm.URL, whatsapp)
+	var opts bridge.Options
+	if len(bo) > 0 {
+		opts = bo[0]
+	}
+	b, st := liveBotFrom(t, f, src, opts)
+	return b, st, lm
+}
+
+// liveBotFrom is liveBot on the config src, with a store of its own.
+func liveBotFrom(t *testing.T, f *fakeClient, src string, bo bridge.Options) (*bridge.Bridge, *store.Store) {
+	t.Helper()
 	cfg, err := config.Parse("test", []byte(src), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
@@ -48,12 +59,7 @@ func liveBot(t *testing.T, f *fakeClient, whatsapp string, bo ...bridge.Options)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	var opts bridge.Options
-	if len(bo) > 0 {
-		opts = bo[0]
-	}
-	b := wireBot(t, f, cfg, st, Options{}, opts)
-	return b, st, lm
+	return wireBot(t, f, cfg, st, Options{}, bo), st
 }
 
 // wireBot wires the adapter over f to a real bridge, history and agent on

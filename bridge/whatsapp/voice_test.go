@@ -3,7 +3,6 @@ package whatsapp
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,8 +12,6 @@ import (
 
 	"waclaw/agent/agenttest"
 	"waclaw/bridge"
-	"waclaw/config"
-	"waclaw/store"
 )
 
 // A friend's voice note, as WhatsApp delivers it, through the adapter, the
@@ -31,7 +28,7 @@ func TestVoiceNoteAnsweredThroughWhatsApp(t *testing.T) {
 	lm.SetDefault(agenttest.Reply{Text: "Paris."})
 	stt := agenttest.NewTranscriber(t, agenttest.WhisperCpp)
 	stt.SetDefault(agenttest.TranscriptReply{Text: " What is the capital of France?\n"})
-	cfg, err := config.Parse("test", []byte(fmt.Sprintf(`{
+	b, _ := liveBotFrom(t, f, fmt.Sprintf(`{
 	  agents: { defaults: { model: { primary: "lmstudio/m", fallbacks: [] } } },
 	  models: { mode: "replace", providers: {
 	    lmstudio: { baseUrl: %q, api: "openai-responses", models: [{ id: "m" }] },
@@ -39,16 +36,7 @@ func TestVoiceNoteAnsweredThroughWhatsApp(t *testing.T) {
 	  } },
 	  channels: { whatsapp: { allowFrom: ["+15552223333"] } },
 	  tools: { media: { audio: { models: [{ provider: "whisper", model: "ggml-base" }] } } },
-	}`, lm.URL, stt.URL)), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "waclaw.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	b := wireBot(t, f, cfg, st, Options{}, bridge.Options{})
+	}`, lm.URL, stt.URL), bridge.Options{})
 
 	evt := msgEvent(alicePN, alicePN, voiceNote(), func(mi *types.MessageInfo) { mi.ID, mi.Timestamp = "VOICE1", time.Now() })
 	if !f.deliver(evt) {
