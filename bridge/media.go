@@ -50,6 +50,7 @@ const (
 	switchSeeAdminHint = "\n\n_(Switch to one that can with /model %s.)_"
 	noPictureNotice    = "Sorry, I couldn't open that picture. Could you send it again as a photo?"
 	hugePictureNotice  = "Sorry, that picture is too large for me: %d megapixels, and I take at most %d. Could you send a smaller one?"
+	manyPixelsNotice   = "Sorry, that picture has too many pixels for me: I take at most %d megapixels. Could you send a smaller one?"
 	pictureOffNotice   = "I can't look at pictures here. Could you describe it in words?"
 	documentNotice     = "Sorry, I can only read text files (plain text, Markdown, CSV, JSON, source code) and pictures, not %s. Could you paste the part you need help with?"
 	longDocumentNotice = "Sorry, %s is too long for me: it has %d characters, and I read at most %d. Could you send the part you need help with?"
@@ -228,7 +229,8 @@ func (b *Bridge) look(ctx context.Context, j *job, kind string) (reply, bool) {
 	pic, err := picture.Prepare(data, cfg)
 	switch {
 	case errors.Is(err, picture.ErrTooManyPixels):
-		return b.refuse(in, fmt.Sprintf(hugePictureNotice, pic.SourceWidth*pic.SourceHeight/1e6, cfg.MaxPixels/1e6), "too many pixels"), true
+		// The file said less than its header: Prepare read the header.
+		return b.refuse(in, fmt.Sprintf(manyPixelsNotice, cfg.MaxPixels/1e6), "too many pixels: "+err.Error()), true
 	case err != nil:
 		b.log.Debug("picture could not be read", "chat", HashID(in.ChatID), "err", err)
 		return b.refuse(in, noPictureNotice, "picture: "+err.Error()), true

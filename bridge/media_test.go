@@ -1,13 +1,19 @@
 package bridge
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"image"
+	"image/png"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"waclaw/agent/agenttest"
 )
@@ -376,5 +382,58 @@ func TestStatusSaysWhoHearsAndSees(t *testing.T) {
 	h.send(t, h.self("/status"))
 	if got := h.last("self"); !strings.Contains(got, "*Pictures:* no model of this chat can see pictures") {
 		t.Errorf("/status in a local-only chat = %q", got)
+	}
+}
+
+func TestPictureBombIsRefused(t *testing.T) {
+	// A small PNG whose header claims 30000x30000 pixels, sent with no
+	// size declared: refused from its header, before it is decoded.
+	h := newHarness(t, unlimited)
+	m, _ := h.cfg.Model("local/m")
+	m.Input = []string{"text", "image"}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 1, 1))); err != nil {
+		t.Fatal(err)
+	}
+	bomb := buf.Bytes()
+	binary.BigEndian.PutUint32(bomb[16:], 30000)
+	binary.BigEndian.PutUint32(bomb[20:], 30000)
+	binary.BigEndian.PutUint32(bomb[29:], crc32.ChecksumIEEE(bomb[12:29]))
+
+	h.send(t, photoFrom(h.dm(friend, ""), bomb, "what is this?"))
+
+	if got := h.last(friend); !strings.Contains(got, "too many pixels") || !strings.Contains(got, "at most 50 megapixels") {
+		t.Errorf("reply = %q, want the picture refused for its pixels", got)
+	}
+	if n := len(h.srv.Calls()); n != 0 {
+		t.Errorf("model calls = %d, want none", n)
+	}
+}
+
+func TestShutdownWhileAVoiceNoteDownloadsLeavesItPending(t *testing.T) {
+	h, stt := sttHarness(t, unlimited, "")
+	started := make(chan struct{})
+	in := voice(h.dm(friend, ""), nil, nil)
+	in.Attachment.Fetch = func(ctx context.Context) ([]byte, error) {
+		close(started)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	if err := h.b.Handle(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	h.b.Shutdown(ctx) // the drain times out: the turn's context ends
+	pending, err := h.store.InboxPending(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != 1 || pending[0].MsgID != in.MessageID {
+		t.Errorf("pending after the shutdown: %+v; want the voice note, to be asked for again", pending)
+	}
+	if n := len(h.ch.to(friend)); n != 0 || stt.Calls() != 0 {
+		t.Errorf("sent %d messages and %d transcriptions for a download cut short", n, stt.Calls())
 	}
 }

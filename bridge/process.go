@@ -191,7 +191,11 @@ func (b *Bridge) compose(ctx context.Context, j *job) (reply, error) {
 		return b.mediaReply(in), nil
 	}
 	if in.Attachment != nil && j.read == nil {
-		if r, done := b.readAttachment(ctx, j); done {
+		r, done := b.readAttachment(ctx, j)
+		if err := ctx.Err(); err != nil {
+			return reply{}, err // shutting down: the message stays pending
+		}
+		if done {
 			return r, nil
 		}
 		in = j.in // a voice note's words are its text
