@@ -176,6 +176,8 @@ type Bridge struct {
 	unpaced   bool
 	// transcriber turns voice notes into text (tools.media.audio).
 	transcriber *transcribe.Transcriber
+	// pictureSlot lets one picture at a time be prepared.
+	pictureSlot chan struct{}
 }
 
 // New builds a bridge.
@@ -198,6 +200,7 @@ func New(cfg *config.Config, st *store.Store, history *compaction.History, ag *a
 		b.drain = 30 * time.Second
 	}
 	b.transcriber = transcribe.New(cfg.Media.Audio, nil, b.log)
+	b.pictureSlot = make(chan struct{}, 1)
 	n := opts.MaxParallel
 	if n <= 0 {
 		n = 4

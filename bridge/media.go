@@ -48,6 +48,7 @@ const (
 	localSeeNotice     = "This chat is set to local only, and no model on this computer can see pictures, so I didn't send your picture anywhere. Could you describe it in words?"
 	switchSeeNotice    = "Sorry, the model this chat uses (%s) can't see pictures, and neither can its fallbacks. Could you describe it in words?"
 	switchSeeAdminHint = "\n\n_(Switch to one that can with /model %s.)_"
+	stickerNotice      = "Sorry, I can't see that sticker (I can't open animated ones). Could you tell me in words?"
 	noPictureNotice    = "Sorry, I couldn't open that picture. Could you send it again as a photo?"
 	hugePictureNotice  = "Sorry, that picture is too large for me: %d megapixels, and I take at most %d. Could you send a smaller one?"
 	manyPixelsNotice   = "Sorry, that picture has too many pixels for me: I take at most %d megapixels. Could you send a smaller one?"
@@ -225,9 +226,21 @@ func (b *Bridge) look(ctx context.Context, j *job, kind string) (reply, bool) {
 	if !ok {
 		return rep, true
 	}
+	// One picture at a time: preparing one takes a core and ~30 MB for a
+	// 12-megapixel photo, and a burst of them must not multiply that.
+	select {
+	case b.pictureSlot <- struct{}{}:
+	case <-ctx.Done():
+		return reply{}, true
+	}
 	start := b.now()
 	pic, err := picture.Prepare(data, cfg)
+	<-b.pictureSlot
 	switch {
+	case err != nil && kind == AttachSticker:
+		// Animated stickers (WebP animations) have no decoder here.
+		b.log.Debug("sticker could not be read", "chat", HashID(in.ChatID), "err", err)
+		return b.refuse(in, stickerNotice, "sticker: "+err.Error()), true
 	case errors.Is(err, picture.ErrTooManyPixels):
 		// The file said less than its header: Prepare read the header.
 		return b.refuse(in, fmt.Sprintf(manyPixelsNotice, cfg.MaxPixels/1e6), "too many pixels: "+err.Error()), true

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"waclaw/agent/agenttest"
+	"waclaw/agent/defuse"
 )
 
 // What people see when they send voice notes, pictures and files, with a
@@ -435,5 +436,29 @@ func TestShutdownWhileAVoiceNoteDownloadsLeavesItPending(t *testing.T) {
 	}
 	if n := len(h.ch.to(friend)); n != 0 || stt.Calls() != 0 {
 		t.Errorf("sent %d messages and %d transcriptions for a download cut short", n, stt.Calls())
+	}
+}
+
+func TestStickers(t *testing.T) {
+	h := newHarness(t, unlimited)
+	m, _ := h.cfg.Model("local/m")
+	m.Input = []string{"text", "image"}
+	sticker := func(data []byte) Inbound {
+		in := photoFrom(h.dm(friend, ""), data, "")
+		in.Media, in.Attachment.Kind, in.Attachment.MIME = AttachSticker, AttachSticker, "image/webp"
+		return in
+	}
+	h.send(t, sticker(agenttest.Sticker()))
+	calls := h.srv.Calls()
+	// (A text that ends in "]" gets a word joiner: defuse.)
+	if len(calls) != 1 || len(calls[0].Images()) != 1 || strings.ReplaceAll(calls[0].LastInput(), defuse.Joiner, "") != "[sticker]" {
+		t.Fatalf("a sticker reached the model as %d calls; want one, with the picture and \"[sticker]\"", len(calls))
+	}
+	h.send(t, sticker(agenttest.AnimatedSticker()))
+	if got := h.last(friend); got != stickerNotice {
+		t.Errorf("an animated sticker got %q; want the sticker notice", got)
+	}
+	if n := len(h.srv.Calls()); n != 1 {
+		t.Errorf("model calls = %d; the animated sticker reached a model", n)
 	}
 }

@@ -12,6 +12,8 @@ var (
 	stickerWebP []byte
 	//go:embed testdata/picture.png
 	picturePNG []byte
+	//go:embed testdata/sticker-animated.webp
+	animatedWebP []byte
 )
 
 // Photo is a 2000x1500 JPEG landscape with a house and a caption, as a
@@ -25,5 +27,9 @@ func Sticker() []byte { return clone(stickerWebP) }
 // PNG is an 800x600 PNG with an alpha channel: a blue disc and a caption
 // on a transparent background.
 func PNG() []byte { return clone(picturePNG) }
+
+// AnimatedSticker is a 64x64 animated WebP of two frames (red, then
+// blue), as WhatsApp sends an animated sticker.
+func AnimatedSticker() []byte { return clone(animatedWebP) }
 
 func clone(b []byte) []byte { return append([]byte(nil), b...) }
