@@ -97,7 +97,7 @@ func (b *Bridge) readAttachment(ctx context.Context, j *job) (rep reply, done bo
 func (b *Bridge) fetch(ctx context.Context, in Inbound, what string, maxBytes int) ([]byte, reply, bool) {
 	a := in.Attachment
 	if a.Size > int64(maxBytes) {
-		return nil, b.refuse(in, fmt.Sprintf(tooBigNotice, what, megabytes(a.Size), megabytes(int64(maxBytes))), "too large: "+megabytes(a.Size)), false
+		return nil, b.refuse(in, fmt.Sprintf(tooBigNotice, what, config.SizeText(a.Size), config.SizeText(int64(maxBytes))), "too large: "+config.SizeText(a.Size)), false
 	}
 	if a.Fetch == nil {
 		return nil, b.refuse(in, fmt.Sprintf(restartedMedia, what), what+" not downloaded before a restart"), false
@@ -114,7 +114,7 @@ func (b *Bridge) fetch(ctx context.Context, in Inbound, what string, maxBytes in
 		b.log.Warn("download media", "chat", HashID(in.ChatID), "kind", a.Kind, "err", err)
 		return nil, b.refuse(in, fmt.Sprintf(fetchFailedNotice, what), "download: "+err.Error()), false
 	case len(data) > maxBytes:
-		return nil, b.refuse(in, fmt.Sprintf(tooBigNotice, what, megabytes(int64(len(data))), megabytes(int64(maxBytes))), "too large: "+megabytes(int64(len(data)))), false
+		return nil, b.refuse(in, fmt.Sprintf(tooBigNotice, what, config.SizeText(int64(len(data))), config.SizeText(int64(maxBytes))), "too large: "+config.SizeText(int64(len(data)))), false
 	}
 	b.log.Debug("downloaded media", "chat", HashID(in.ChatID), "kind", a.Kind, "bytes", len(data), "took", b.now().Sub(start))
 	return data, reply{}, true
@@ -145,7 +145,7 @@ func (b *Bridge) listen(ctx context.Context, j *job, kind string) (reply, bool) 
 	}
 	maxLen := time.Duration(cfg.MaxSeconds) * time.Second
 	if secs := time.Duration(in.Attachment.Seconds) * time.Second; secs > maxLen {
-		return b.refuse(in, fmt.Sprintf(tooLongVoiceNotice, what, minsec(secs), minsec(maxLen)), "too long: "+minsec(secs)), true
+		return b.refuse(in, fmt.Sprintf(tooLongVoiceNotice, what, config.LengthText(secs), config.LengthText(maxLen)), "too long: "+config.LengthText(secs)), true
 	}
 	localOnly := b.localOnly(ctx, in.ChatID)
 	data, rep, ok := b.fetch(ctx, in, what, cfg.MaxBytes)
@@ -154,7 +154,7 @@ func (b *Bridge) listen(ctx context.Context, j *job, kind string) (reply, bool) 
 	}
 	if transcribe.IsOggOpus(data) {
 		if d, err := transcribe.Duration(data); err == nil && d > maxLen {
-			return b.refuse(in, fmt.Sprintf(tooLongVoiceNotice, what, minsec(d), minsec(maxLen)), "too long: "+minsec(d)), true
+			return b.refuse(in, fmt.Sprintf(tooLongVoiceNotice, what, config.LengthText(d), config.LengthText(maxLen)), "too long: "+config.LengthText(d)), true
 		}
 	}
 	heard, err := b.transcriber.Transcribe(ctx, transcribe.Clip{Data: data, MIME: in.Attachment.MIME}, localOnly)
@@ -361,20 +361,6 @@ func (b *Bridge) readDocument(ctx context.Context, j *job) (reply, bool) {
 func (b *Bridge) localOnly(ctx context.Context, chatID string) bool {
 	sess, err := b.store.ActiveSession(ctx, chatID)
 	return err == nil && sess.Privacy == store.PrivacyLocal
-}
-
-// megabytes writes a size for people: "12.5 MB", "300 KB".
-func megabytes(n int64) string {
-	if n < 1<<20 {
-		return fmt.Sprintf("%d KB", (n+1023)>>10)
-	}
-	return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-}
-
-// minsec writes a length as minutes and seconds: "12:05".
-func minsec(d time.Duration) string {
-	s := int(d.Round(time.Second) / time.Second)
-	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }
 
 // spokenCommand turns a transcript that says a command ("Slash status.",

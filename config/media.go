@@ -79,6 +79,23 @@ const (
 	DefaultImageLongSide   = 1600
 )
 
+// SizeText writes a size for people: "20 MB", "12.5 MB", "300 KB".
+func SizeText(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MB", n>>20)
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%d KB", (n+1023)>>10)
+}
+
+// LengthText writes a length as minutes and seconds: "12:05".
+func LengthText(d time.Duration) string {
+	s := int(d.Round(time.Second) / time.Second)
+	return fmt.Sprintf("%d:%02d", s/60, s%60)
+}
+
 // CanSee reports whether the model takes pictures (its input lists "image").
 func (m *Model) CanSee() bool { return slices.Contains(m.Input, "image") }
 

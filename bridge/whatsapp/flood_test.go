@@ -86,6 +86,20 @@ func wireBot(t *testing.T, f *fakeClient, cfg *config.Config, st *store.Store, o
 	return b
 }
 
+// deliverAndWait hands evt to the adapter, which must acknowledge it, and
+// waits until the bridge has answered everything it took.
+func deliverAndWait(t *testing.T, f *fakeClient, b *bridge.Bridge, evt any) {
+	t.Helper()
+	if !f.deliver(evt) {
+		t.Fatalf("%T was not acknowledged", evt)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := b.Idle(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // floodOfStrangers delivers 10,000 messages from 1,000 numbers, ten
 // rounds of one each, and returns how many whatsmeow would acknowledge.
 func floodOfStrangers(t *testing.T, f *fakeClient) (acked int) {
@@ -254,15 +268,7 @@ func TestReplyAfterAConnectionDrop(t *testing.T) {
 		return nil
 	}
 	b, st, _ := liveBot(t, f, `{ allowFrom: ["+15552223333"] }`, bridge.Options{Now: clk.Now, Sleep: clk.Sleep})
-	in := msgEvent(alicePN, alicePN, text("hello"), func(mi *types.MessageInfo) { mi.ID, mi.Timestamp = "ASK1", clk.Now() })
-	if !f.deliver(in) {
-		t.Fatal("the message was not acknowledged")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := b.Idle(ctx); err != nil {
-		t.Fatal(err)
-	}
+	deliverAndWait(t, f, b, msgEvent(alicePN, alicePN, text("hello"), func(mi *types.MessageInfo) { mi.ID, mi.Timestamp = "ASK1", clk.Now() }))
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(tries) < 3 || slices.ContainsFunc(tries, func(id types.MessageID) bool { return id != tries[0] }) || delivered != 1 {

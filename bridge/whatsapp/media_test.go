@@ -557,15 +557,7 @@ func retryAnswer(t *testing.T, id types.MessageID, key []byte, result waMmsRetry
 func TestVoiceNoteReachesTheInbox(t *testing.T) {
 	f := newFake()
 	b, st, _ := liveBot(t, f, `{ admins: ["+15550000001"], allowFrom: ["+15552223333"] }`)
-	evt := msgEvent(alicePN, alicePN, voiceNote(), func(mi *types.MessageInfo) { mi.ID, mi.Timestamp = "VOICE1", time.Now() })
-	if !f.deliver(evt) {
-		t.Fatal("the voice note was not acknowledged")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := b.Idle(ctx); err != nil {
-		t.Fatal(err)
-	}
+	deliverAndWait(t, f, b, msgEvent(alicePN, alicePN, voiceNote(), func(mi *types.MessageInfo) { mi.ID, mi.Timestamp = "VOICE1", time.Now() }))
 	var payload string
 	if err := st.DB().QueryRow(`SELECT payload FROM inbox WHERE msg_id = 'VOICE1'`).Scan(&payload); err != nil {
 		t.Fatalf("the voice note is not in the inbox: %v", err)

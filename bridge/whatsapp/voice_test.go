@@ -38,15 +38,7 @@ func TestVoiceNoteAnsweredThroughWhatsApp(t *testing.T) {
 	  tools: { media: { audio: { models: [{ provider: "whisper", model: "ggml-base" }] } } },
 	}`, lm.URL, stt.URL), bridge.Options{})
 
-	evt := msgEvent(alicePN, alicePN, voiceNote(), func(mi *types.MessageInfo) { mi.ID, mi.Timestamp = "VOICE1", time.Now() })
-	if !f.deliver(evt) {
-		t.Fatal("the voice note was not acknowledged")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := b.Idle(ctx); err != nil {
-		t.Fatal(err)
-	}
+	deliverAndWait(t, f, b, msgEvent(alicePN, alicePN, voiceNote(), func(mi *types.MessageInfo) { mi.ID, mi.Timestamp = "VOICE1", time.Now() }))
 
 	f.mu.Lock()
 	defer f.mu.Unlock()

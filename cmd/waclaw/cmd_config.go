@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"waclaw/config"
 )
@@ -169,8 +170,8 @@ func describeVoice(a config.Audio) string {
 		}
 		names[i] = fmt.Sprintf("%s (%s)", t.Name(), where)
 	}
-	return fmt.Sprintf("transcribed by %s; at most %s and %d:%02d", strings.Join(names, " > "),
-		humanBytes(a.MaxBytes), a.MaxSeconds/60, a.MaxSeconds%60)
+	return fmt.Sprintf("transcribed by %s; at most %s and %s", strings.Join(names, " > "),
+		config.SizeText(int64(a.MaxBytes)), config.LengthText(time.Duration(a.MaxSeconds)*time.Second))
 }
 
 // describePictures says which models see pictures.
@@ -191,15 +192,4 @@ func describePictures(cfg *config.Config) string {
 		seeing = append(seeing[:3], fmt.Sprintf("%d more", len(seeing)-3))
 	}
 	return fmt.Sprintf("shown to models that can see (%s), scaled to %d pixels at most", strings.Join(seeing, ", "), cfg.Media.Image.LongSide)
-}
-
-// humanBytes writes a size limit for people: "20 MB", "512 KB".
-func humanBytes(n int) string {
-	if n >= 1<<20 && n%(1<<20) == 0 {
-		return fmt.Sprintf("%d MB", n>>20)
-	}
-	if n >= 1<<20 {
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%d KB", (n+1023)>>10)
 }

@@ -353,6 +353,21 @@ func (d *doctor) get(ctx context.Context, p *config.Provider, u string) (*http.R
 	if err != nil {
 		return nil, nil, err
 	}
+	authorize(req, p)
+	res, err := d.HTTPClient.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, 8<<20))
+	if err != nil {
+		return nil, nil, err
+	}
+	return res, body, nil
+}
+
+// authorize sets p's key and headers on req, as p's API wants them.
+func authorize(req *http.Request, p *config.Provider) {
 	if p.APIKey != "" {
 		req.Header.Set("Authorization", "Bearer "+p.APIKey)
 		if p.API == config.APIAnthropicMessages {
@@ -365,16 +380,6 @@ func (d *doctor) get(ctx context.Context, p *config.Provider, u string) (*http.R
 	for k, v := range p.Headers {
 		req.Header.Set(k, v)
 	}
-	res, err := d.HTTPClient.Do(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, 8<<20))
-	if err != nil {
-		return nil, nil, err
-	}
-	return res, body, nil
 }
 
 func modelsURL(p *config.Provider) string {

@@ -55,12 +55,7 @@ func (d *doctor) checkTranscriptionServer(ctx context.Context, name string, t *c
 		return Check{Name: name, Status: Warn, Detail: err.Error(), Advice: baseURLAdvice(p)}
 	}
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	if p.APIKey != "" {
-		req.Header.Set("Authorization", "Bearer "+p.APIKey)
-	}
-	for k, v := range p.Headers {
-		req.Header.Set(k, v)
-	}
+	authorize(req, p)
 	res, err := d.HTTPClient.Do(req)
 	if err != nil {
 		return Check{Name: name, Status: Warn, Detail: fmt.Sprintf("%s: %s", u, netReason(err, d.Timeout)),
